@@ -1,0 +1,244 @@
+"""Estimators: per-problem scores from graded samples, and their mean over problems with
+uncertainty.
+
+Per problem, from n graded samples of which c are correct:
+
+* avg@n   = c / n, the unbiased estimate of the problem's per-sample accuracy p.
+* pass@k  = 1 - C(n-c, k) / C(n, k): the chance that a k-subset drawn without replacement from
+  the n samples holds a correct one. Unbiased for 1 - (1-p)^k. Chen et al. (2021), "Evaluating
+  Large Language Models Trained on Code", eq. 1; computed as a product, stable for large n.
+* maj@k   = the expectation, over all C(n, k) k-subsets of the n samples, of the majority vote's
+  credit. Samples vote for the equivalence class of their extracted answer (answers that
+  math-verify judges equal share a class); samples without an answer do not vote. The gold
+  class wins with credit 1 when it has strictly more votes than every other class; a tie for
+  the most votes between the gold class and t other classes gives credit 1/(t+1) (the chance
+  that a uniformly random tie-break picks gold); no gold vote, or another class ahead, gives 0.
+  Computed exactly by counting subsets (see :func:`maj_at_k`), so it does not depend on sample
+  order. Unbiased for the majority-of-k accuracy of k fresh samples.
+* cons@n  = maj@n: the plurality vote over all n samples, same tie rule.
+
+Over N problems a task's score is the mean of the per-problem values. Its standard error is
+s / sqrt(N), s the standard deviation of the per-problem values. Because each per-problem value
+is itself an estimate from n samples, its spread across problems holds both parts of the
+variance (law of total variance): Var(mean) = (Var_problems(theta_i) + E[Var(estimate_i |
+theta_i)]) / N, the between-problem and the within-problem (sampling) variance; see E. Miller
+(2024), "Adding Error Bars to Evals", sec. 2-3. The 95% interval is Student-t for avg@n (a
+mean of bounded values, CLT) and a problem-level bootstrap (BCa, seeded) for pass@k, maj@k and
+cons@n, whose per-problem values pile up at 0 and 1. Intervals are clipped to [0, 1].
+
+For avg@n the sampling part alone is also given (``se_sampling``): the standard error if the
+problem set were held fixed and only the samples redrawn, sqrt(sum_i p_i(1-p_i)/n) / N,
+estimated without bias by p^_i(1-p^_i)/(n-1). It is what separates two runs with other seeds.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from scipy import signal, special, stats
+
+CONFIDENCE = 0.95
+BOOTSTRAP_RESAMPLES = 2000
+METRIC_KINDS = ("avg", "pass", "maj", "cons")
+MAX_VOTE_SAMPLES = 1000  # maj@k counts subsets in float64: C(n, n/2) overflows past ~1020
+
+AnswerClass = int | None  # a sample's equivalence class within its problem; None: no answer
+
+
+def pass_at_k(n: int, c: int, k: int) -> float:
+    """Probability that at least one of k samples drawn without replacement from n is correct."""
+    if not 0 <= c <= n or not 1 <= k <= n:
+        raise ValueError(f"need 0 <= c <= n and 1 <= k <= n, got n={n} c={c} k={k}")
+    if n - c < k:
+        return 1.0
+    return 1.0 - float(np.prod(1.0 - k / np.arange(n - c + 1, n + 1)))
+
+
+def vote_counts(correct: Sequence[bool], classes: Sequence[AnswerClass]) -> tuple[int, list[int]]:
+    """(votes for the gold answer, vote counts of the other answer classes) of one problem.
+
+    Correct samples vote for gold whatever their class label; the other samples with an answer
+    vote for their class.
+    """
+    if len(correct) != len(classes):
+        raise ValueError("need one answer class per sample")
+    pairs = zip(correct, classes, strict=True)
+    others = Counter(cls for ok, cls in pairs if not ok and cls is not None)
+    return sum(map(bool, correct)), sorted(others.values(), reverse=True)
+
+
+def maj_at_k(gold: int, others: Sequence[int], n: int, ks: Sequence[int]) -> list[float]:
+    """Exact maj@k for each k in ``ks``: mean vote credit over all k-subsets of the n samples.
+
+    ``gold`` samples vote for the gold answer, ``others`` are the vote counts of the wrong
+    answer classes, and the remaining ``n - gold - sum(others)`` samples have no answer.
+
+    Counting: a subset with j >= 1 gold votes earns credit when every other class has at most j
+    votes in it; with t classes at exactly j the credit is 1/(t+1). For each j, a generating
+    polynomial over (subset size s, ties t) is built class by class: a class of size c adds
+    a < j of its samples in C(c, a) ways, or exactly j in C(c, j) ways and one more tie;
+    samples without an answer, and classes smaller than j, add any number freely. Then
+    maj@k = sum_j C(gold, j) * sum_t W_j[k - j, t] / (t + 1) / C(n, k).
+    """
+    free_total = n - gold - sum(others)
+    if gold < 0 or free_total < 0 or any(c < 1 for c in others):
+        raise ValueError(f"vote counts gold={gold} others={list(others)} do not fit n={n}")
+    if any(not 1 <= k <= n for k in ks):
+        raise ValueError(f"need 1 <= k <= n={n}, got {list(ks)}")
+    if n > MAX_VOTE_SAMPLES:
+        raise ValueError(f"maj@k is computed for at most {MAX_VOTE_SAMPLES} samples, got n={n}")
+    kmax = max(ks)
+    credit_sum = np.zeros(kmax + 1)  # credit_sum[k]: total credit over all k-subsets
+    for j in range(1, min(gold, kmax) + 1):
+        rivals = [c for c in others if c >= j]
+        size = kmax - j  # other samples a subset of at most kmax can hold
+        ways = np.zeros((size + 1, len(rivals) + 1))
+        ways[:, 0] = special.comb(n - gold - sum(rivals), np.arange(size + 1))
+        for c in rivals:
+            below = special.comb(c, np.arange(j))[:, None]
+            grown = signal.convolve(ways, below)[: size + 1]
+            if j <= size:
+                grown[j:, 1:] += special.comb(c, j) * ways[: size + 1 - j, :-1]
+            ways = grown
+        credit = ways @ (1.0 / np.arange(1, len(rivals) + 2))
+        credit_sum[j:] += special.comb(gold, j) * credit
+    return [float(credit_sum[k] / special.comb(n, k)) for k in ks]
+
+
+def cons_at_n(gold: int, others: Sequence[int], n: int) -> float:
+    """Plurality vote over all n samples (maj@n), with the tie rule of :func:`maj_at_k`."""
+    return maj_at_k(gold, others, n, [n])[0]
+
+
+def problem_scores(
+    kind: str, k: int | None, correct: Sequence[Sequence[bool]],
+    classes: Sequence[Sequence[AnswerClass]] | None = None,
+) -> np.ndarray:
+    """Per-problem values of one metric (``kind`` avg/pass/maj/cons; k for pass and maj)."""
+    if kind not in METRIC_KINDS:
+        raise ValueError(f"unknown metric {kind!r}; use one of {', '.join(METRIC_KINDS)}")
+    if kind in ("pass", "maj") and k is None:
+        raise ValueError(f"{kind}@k needs k")
+    if kind == "avg":
+        return np.array([sum(map(bool, row)) / len(row) for row in correct])
+    if kind == "pass":
+        return np.array([pass_at_k(len(row), sum(map(bool, row)), k) for row in correct])
+    if classes is None:
+        raise ValueError(f"{kind} needs the answer class of every sample")
+    values = []
+    for row, labels in zip(correct, classes, strict=True):
+        gold, others = vote_counts(row, labels)
+        values.append(maj_at_k(gold, others, len(row), [len(row) if kind == "cons" else k])[0])
+    return np.array(values)
+
+
+def mean_with_ci(per_problem: Sequence[float]) -> tuple[float, float | None, tuple | None]:
+    """Mean, standard error over problems and a Student-t 95% interval (None for one problem)."""
+    values = np.asarray(per_problem, dtype=float)
+    mean = float(values.mean())
+    if len(values) < 2:
+        return mean, None, None
+    stderr = float(values.std(ddof=1) / math.sqrt(len(values)))
+    half = float(stats.t.ppf(0.5 + CONFIDENCE / 2, len(values) - 1)) * stderr
+    return mean, stderr, _clip((mean - half, mean + half))
+
+
+def mean_with_bootstrap_ci(
+    per_problem: Sequence[float], seed: int = 0, resamples: int = BOOTSTRAP_RESAMPLES,
+) -> tuple[float, float | None, tuple | None]:
+    """Mean, standard error over problems and a BCa bootstrap 95% interval over problems.
+
+    Problems are resampled with replacement (``resamples`` times, numpy generator seeded with
+    ``seed``); values that never vary give the point interval.
+    """
+    values = np.asarray(per_problem, dtype=float)
+    mean = float(values.mean())
+    if len(values) < 2:
+        return mean, None, None
+    stderr = float(values.std(ddof=1) / math.sqrt(len(values)))
+    return mean, stderr, _clip(bootstrap_mean_ci(values, seed, resamples))
+
+
+def bootstrap_mean_ci(values: np.ndarray, seed: int, resamples: int) -> tuple[float, float]:
+    """BCa bootstrap interval of the mean of ``values`` (the point itself if they never vary)."""
+    if np.ptp(values) == 0:
+        return float(values[0]), float(values[0])
+    result = stats.bootstrap(
+        (values,), np.mean, confidence_level=CONFIDENCE, n_resamples=resamples,
+        method="BCa", rng=np.random.default_rng(seed),
+    )
+    low, high = result.confidence_interval
+    return float(low), float(high)
+
+
+def sampling_stderr(correct: Sequence[Sequence[bool]]) -> float | None:
+    """Standard error of avg@n from sample noise alone, the problem set held fixed.
+
+    sqrt(sum_i p^_i (1 - p^_i) / (n_i - 1)) / N: unbiased for the variance of the mean of the
+    per-problem accuracies given the problems. None when some problem has a single sample.
+    """
+    if any(len(row) < 2 for row in correct):
+        return None
+    variance = sum(
+        (c := sum(map(bool, row))) * (len(row) - c) / (len(row) ** 2 * (len(row) - 1))
+        for row in correct
+    )
+    return math.sqrt(variance) / len(correct)
+
+
+@dataclass(frozen=True)
+class MetricValue:
+    """One figure of a results table, with what it was computed from."""
+
+    metric: str  # "avg@n", "pass@k", "maj@k" or "cons@n"
+    k: int
+    n: int
+    problems: int
+    value: float
+    stderr: float | None
+    ci95: tuple[float, float] | None
+    interval: str = "t"  # how ci95 was made: "t" (Student-t) or "bootstrap" (BCa, problems)
+    se_sampling: float | None = None  # avg@n only: the within-problem part of stderr
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def score_task(
+    correct: Sequence[Sequence[bool]], ks: Sequence[int],
+    classes: Sequence[Sequence[AnswerClass]] | None = None, seed: int = 0,
+) -> list[MetricValue]:
+    """avg@n, pass@k for each k, and with answer classes maj@k (1 < k < n) and cons@n.
+
+    ``correct`` holds per-problem lists of n verdicts (n equal for all); ``classes`` the answer
+    class of each sample (same shape). ``seed`` seeds the bootstrap intervals.
+    """
+    n = len(correct[0])
+    if any(len(row) != n for row in correct):
+        raise ValueError("every problem needs the same number of samples")
+    problems = len(correct)
+    mean, se, ci = mean_with_ci(problem_scores("avg", None, correct))
+    results = [MetricValue(f"avg@{n}", n, n, problems, mean, se, ci, "t", sampling_stderr(correct))]
+    for k in ks:
+        mean, se, ci = mean_with_bootstrap_ci(problem_scores("pass", k, correct), seed)
+        results.append(MetricValue(f"pass@{k}", k, n, problems, mean, se, ci, "bootstrap"))
+    if classes is None or n < 2:
+        return results
+    vote_ks = sorted({k for k in ks if 1 < k < n} | {n})
+    per_problem = np.array([
+        maj_at_k(*vote_counts(row, labels), n, vote_ks)
+        for row, labels in zip(correct, classes, strict=True)
+    ])
+    for column, k in enumerate(vote_ks):
+        mean, se, ci = mean_with_bootstrap_ci(per_problem[:, column], seed)
+        name = f"cons@{n}" if k == n else f"maj@{k}"
+        results.append(MetricValue(name, k, n, problems, mean, se, ci, "bootstrap"))
+    return results
+
+
+def _clip(interval: tuple[float, float]) -> tuple[float, float]:
+    return max(0.0, interval[0]), min(1.0, interval[1])

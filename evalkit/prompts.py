@@ -1,0 +1,99 @@
+"""Prompt presets: how a problem becomes the text an engine continues."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from evalkit.errors import EvalkitError
+
+BOXED_INSTRUCTION = "Please reason step by step, and put your final answer within \\boxed{}."
+
+
+@dataclass(frozen=True)
+class PromptPreset:
+    """A prompt recipe. `chat` presets go through the model's chat template."""
+
+    name: str
+    chat: bool
+    user_template: str
+    system: str | None = None
+    description: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "preset": self.name,
+            "chat_template": self.chat,
+            "system": self.system,
+            "user_template": self.user_template,
+        }
+
+
+PRESETS: dict[str, PromptPreset] = {
+    p.name: p
+    for p in (
+        PromptPreset(
+            "boxed",
+            True,
+            "{question}\n" + BOXED_INSTRUCTION,
+            description="chat template; problem + step-by-step boxed instruction",
+        ),
+        PromptPreset(
+            "bare",
+            True,
+            "{question}",
+            description="chat template; the problem alone (as ReasonLite evaluates)",
+        ),
+        PromptPreset(
+            "qwen25-math-cot",
+            True,
+            "{question}",
+            system=BOXED_INSTRUCTION,
+            description="Qwen2.5-Math CoT system prompt (as LightReasoner evaluates)",
+        ),
+        PromptPreset(
+            "plain",
+            False,
+            "Question: {question}\n" + BOXED_INSTRUCTION + "\nAnswer:",
+            description="no chat template, for base models",
+        ),
+    )
+}
+
+
+@dataclass(frozen=True)
+class RenderedPrompt:
+    text: str
+    add_special_tokens: bool  # False when a chat template already placed them
+
+
+def get_preset(name: str) -> PromptPreset:
+    if name not in PRESETS:
+        raise EvalkitError(f"unknown prompt preset {name!r}: choose one of {', '.join(PRESETS)}")
+    return PRESETS[name]
+
+
+class Prompter:
+    """Renders problems with a preset and, for chat presets, the model's chat template."""
+
+    def __init__(self, preset: PromptPreset, tokenizer: Any) -> None:
+        if preset.chat and not getattr(tokenizer, "chat_template", None):
+            raise EvalkitError(
+                f"the model has no chat template, which prompt {preset.name!r} needs: "
+                "use --prompt plain for base models"
+            )
+        self.preset = preset
+        self.tokenizer = tokenizer
+
+    def render(self, question: str) -> RenderedPrompt:
+        user = self.preset.user_template.replace("{question}", question)
+        if not self.preset.chat:
+            return RenderedPrompt(user, add_special_tokens=True)
+        messages = []
+        if self.preset.system is not None:
+            messages.append({"role": "system", "content": self.preset.system})
+        messages.append({"role": "user", "content": user})
+        text = self.tokenizer.apply_chat_template(
+            messages, add_generation_prompt=True, tokenize=False
+        )
+        return RenderedPrompt(text, add_special_tokens=False)

@@ -1,0 +1,241 @@
+"""Orchestrates `evalkit run`: tasks -> prompts -> engine -> sample store -> grader -> metrics."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from evalkit.engines import (
+    Engine,
+    GenerationRequest,
+    SamplingConfig,
+    create_engine,
+    resolve_engine_name,
+    sample_seed,
+)
+from evalkit.errors import EvalkitError
+from evalkit.grading import Grader, GradeRequest
+from evalkit.metrics import score_task
+from evalkit.models import ModelRef, resolve_model
+from evalkit.prompts import Prompter, get_preset
+from evalkit.records import SampleRecord
+from evalkit.results import TaskResult, build_results, write_grades, write_results
+from evalkit.store import SampleStore
+from evalkit.tasks import Task, get_task
+
+
+@dataclass
+class RunSpec:
+    """Everything `evalkit run` was asked to do."""
+
+    model: str
+    tasks: list[str]
+    output_dir: Path
+    engine: str = "auto"
+    prompt: str = "boxed"
+    n: int = 1
+    ks: list[int] = field(default_factory=list)
+    temperature: float | None = None  # None: 0 (greedy) when n == 1, else 0.6
+    top_p: float = 0.95
+    max_tokens: int | None = None  # None: each task's default
+    seed: int = 0
+    limit: int | None = None
+    revision: str | None = None
+    batch_size: int = 8
+    dtype: str = "auto"
+    grader_workers: int = 1
+    grader_timeout: float = 10.0
+
+    def resolved_temperature(self) -> float:
+        if self.temperature is not None:
+            return self.temperature
+        return 0.0 if self.n == 1 else 0.6
+
+    def resolved_ks(self) -> list[int]:
+        ks = sorted(set(self.ks or ([1, self.n] if self.n > 1 else [1])))
+        too_big = [k for k in ks if k > self.n]
+        if too_big:
+            raise EvalkitError(
+                f"k={too_big[0]} is larger than n={self.n}: raise --n to at least "
+                f"{max(too_big)} or drop that k from --k"
+            )
+        if any(k < 1 for k in ks):
+            raise EvalkitError("--k values must be positive integers")
+        return ks
+
+
+def _store_key(ref: ModelRef, task: Task, spec: RunSpec, sampling: SamplingConfig) -> dict:
+    """What must match for stored samples to be reused (n and limit are not part of it)."""
+    return {
+        "model": {"source": ref.source, "revision": ref.revision},
+        "task": {"name": task.name, "sha256": task.sha256()},
+        "prompt": get_preset(spec.prompt).to_json(),
+        "sampling": sampling.to_json(),
+        "seed": spec.seed,
+        "engine": resolve_engine_name(spec.engine),
+    }
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
+
+
+class Runner:
+    """Runs one RunSpec; the engine is built only if some sample is missing."""
+
+    def __init__(self, spec: RunSpec, console: Console | None = None) -> None:
+        self.spec = spec
+        self.console = console or Console(stderr=True)
+        self.engine: Engine | None = None
+        self.engine_load_s = 0.0
+        self.generate_s = 0.0
+
+    def run(self) -> dict[str, Any]:
+        spec = self.spec
+        started = time.time()
+        ks = spec.resolved_ks()
+        tasks = [get_task(name) for name in spec.tasks]
+        get_preset(spec.prompt)
+        resolve_engine_name(spec.engine)
+        ref = self.ref = resolve_model(spec.model, spec.revision)
+        spec.output_dir.mkdir(parents=True, exist_ok=True)
+        cache_path = spec.output_dir / "grade_cache.json"
+        cache = json.loads(cache_path.read_text()) if cache_path.exists() else {}
+        task_results = []
+        with Grader(
+            workers=spec.grader_workers, timeout_s=spec.grader_timeout, cache=cache
+        ) as grader:
+            for task in tasks:
+                task_results.append(self._run_task(task, ref, ks, grader))
+                cache_path.write_text(json.dumps(cache))
+        results = build_results(
+            spec=spec,
+            ref=ref,
+            task_results=task_results,
+            engine_info=self.engine.info()
+            if self.engine
+            else {"name": resolve_engine_name(spec.engine)},
+            timings={
+                "total_s": time.time() - started,
+                "engine_load_s": self.engine_load_s,
+                "generate_s": self.generate_s,
+            },
+        )
+        write_results(results, spec.output_dir)
+        return results
+
+    def _sampling(self, task: Task) -> SamplingConfig:
+        spec = self.spec
+        temperature = spec.resolved_temperature()
+        return SamplingConfig(
+            temperature=temperature,
+            top_p=spec.top_p if temperature > 0 else 1.0,
+            max_tokens=spec.max_tokens or task.default_max_tokens,
+        )
+
+    def _run_task(self, task: Task, ref: ModelRef, ks: list[int], grader: Grader) -> TaskResult:
+        spec = self.spec
+        problems = task.load(limit=spec.limit)
+        sampling = self._sampling(task)
+        key = _store_key(ref, task, spec, sampling)
+        digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
+        stem = f"{task.name}-{digest}"
+        samples_dir = spec.output_dir / "samples"
+        samples_dir.mkdir(exist_ok=True)
+        store = SampleStore(samples_dir / f"{stem}.jsonl")
+        (samples_dir / f"{stem}.meta.json").write_text(json.dumps(key, indent=1))
+        missing = [(p, i) for p in problems for i in range(spec.n) if (p.id, i) not in store]
+        stored = len(problems) * spec.n - len(missing)
+        self.console.print(
+            f"[bold]{task.name}[/]: {len(problems)} problems x {spec.n} samples, "
+            f"{stored} stored, {len(missing)} to generate"
+        )
+        gen_started = time.time()
+        if missing:
+            self._generate(task, missing, sampling, store)
+        gen_s = time.time() - gen_started
+        samples = [[store.get(p.id, i) for i in range(spec.n)] for p in problems]
+        grade_started = time.time()
+        requests = [
+            GradeRequest(s.text, p.gold, p.answer_kind, s.finish_reason)
+            for p, row in zip(problems, samples, strict=True)
+            for s in row
+        ]
+        with _progress(self.console) as bar:
+            job = bar.add_task(f"grading {task.name}", total=len(requests))
+            grades = grader.grade(requests, progress=lambda k: bar.advance(job, k))
+        grade_s = time.time() - grade_started
+        verdicts = [
+            [g.correct for g in grades[row * spec.n : (row + 1) * spec.n]]
+            for row in range(len(problems))
+        ]
+        result = TaskResult(
+            task=task,
+            problems=problems,
+            samples=samples,
+            grades=grades,
+            metrics=score_task(verdicts, ks),
+            sampling=sampling,
+            samples_file=store.path,
+            generate_s=gen_s,
+            grade_s=grade_s,
+        )
+        write_grades(result)
+        return result
+
+    def _generate(
+        self, task: Task, missing: list, sampling: SamplingConfig, store: SampleStore
+    ) -> None:
+        engine = self._engine()
+        prompter = Prompter(get_preset(self.spec.prompt), engine.tokenizer)
+        requests = [
+            GenerationRequest(
+                p.id, i, sample_seed(self.spec.seed, p.id, i), prompter.render(p.question)
+            )
+            for p, i in missing
+        ]
+        started = time.time()
+        with _progress(self.console) as bar:
+            job = bar.add_task(f"generating {task.name}", total=len(requests))
+
+            def on_batch(done: list) -> None:
+                store.append(
+                    SampleRecord(
+                        problem_id=r.problem_id,
+                        sample_index=r.sample_index,
+                        seed=r.seed,
+                        text=c.text,
+                        num_tokens=c.num_tokens,
+                        finish_reason=c.finish_reason,
+                        prompt_tokens=c.prompt_tokens,
+                        token_ids=c.token_ids,
+                    )
+                    for r, c in done
+                )
+                bar.advance(job, len(done))
+
+            engine.generate(requests, sampling, on_batch)
+        self.generate_s += time.time() - started
+
+    def _engine(self) -> Engine:
+        if self.engine is None:
+            spec = self.spec
+            started = time.time()
+            with self.console.status(f"loading {spec.model} ({resolve_engine_name(spec.engine)})"):
+                self.engine = create_engine(spec.engine, self.ref.path, spec.batch_size, spec.dtype)
+            self.engine_load_s = time.time() - started
+        return self.engine
