@@ -13,18 +13,21 @@ from evalkit import __version__
 from evalkit.errors import EvalkitError
 from evalkit.models import DEFAULT_MODEL
 from evalkit.prompts import PRESETS
+from evalkit.stats_cli import compare, plan
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
 
 
-def _int_list(value: str | None) -> list[int]:
+def _int_list(value: str | None, option: str = "--k") -> list[int]:
     if not value:
         return []
     try:
         return [int(part) for part in value.split(",") if part.strip()]
     except ValueError as err:
-        raise EvalkitError(f"--k expects comma-separated integers like 1,8, got {value!r}") from err
+        raise EvalkitError(
+            f"{option} expects comma-separated integers like 1,8, got {value!r}"
+        ) from err
 
 
 class EvalkitGroup(click.Group):
@@ -48,6 +51,10 @@ class EvalkitGroup(click.Group):
 @click.version_option(__version__, prog_name="evalkit")
 def main() -> None:
     """Evaluate, gate and publish small math-reasoning models."""
+
+
+main.add_command(compare)
+main.add_command(plan)
 
 
 @main.command()
@@ -97,7 +104,9 @@ def main() -> None:
 )
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--prompt", type=click.Choice(list(PRESETS)), default="boxed", show_default=True)
-@click.option("--engine", default="auto", show_default=True, help="auto or hf.")
+@click.option("--engine", default="auto", show_default=True,
+              help="auto, hf, vllm, openai (completions endpoint) or openai-chat (chat endpoint); "
+                   "auto is vllm with a GPU and vLLM installed, else hf. See docs/engines.md.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True)
 @click.option(
     "--dtype",
@@ -105,6 +114,21 @@ def main() -> None:
     default="auto",
     show_default=True,
 )
+@click.option("--base-url", default=None,
+              help="openai engines: the server's OpenAI API root, e.g. http://127.0.0.1:8000/v1.")
+@click.option("--api-key-env", default=None,
+              help="openai engines: name of the environment variable holding the API key.")
+@click.option("--tensor-parallel-size", type=click.IntRange(min=1), default=1, show_default=True,
+              help="vllm: GPUs per engine.")
+@click.option("--max-model-len", type=click.IntRange(min=1), default=None,
+              help="vllm: context length (default: the model's); prompt + max tokens must fit.")
+@click.option("--gpu-memory-utilization", type=click.FloatRange(0.0, 1.0, min_open=True),
+              default=0.9, show_default=True, help="vllm: share of GPU memory it may take.")
+@click.option("--data-parallel", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Engine processes (one per --tensor-parallel-size GPUs), sharing problems.")
+@click.option("--preset", default=None,
+              help="Published settings: reasonlite, reasonlite-long or lightreasoner; "
+                   "options given on the command line override them.")
 @click.option("--grader-workers", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option(
     "--grader-timeout",
@@ -119,6 +143,8 @@ def main() -> None:
     default=None,
     help="Run folder (default: evalkit-runs/<model>). Reruns resume from it.",
 )
+@click.option("--budgets", default=None,
+              help="Token budgets for the budget curve, e.g. 1024,2048,4096 (each <= max tokens).")
 def run(
     model: str,
     revision: str | None,
@@ -134,14 +160,36 @@ def run(
     engine: str,
     batch_size: int,
     dtype: str,
+    base_url: str | None,
+    api_key_env: str | None,
+    tensor_parallel_size: int,
+    max_model_len: int | None,
+    gpu_memory_utilization: float,
+    data_parallel: int,
+    preset: str | None,
     grader_workers: int,
     grader_timeout: float,
     output_dir: Path | None,
+    budgets: str | None,
 ) -> None:
     """Generate, grade and score a model on benchmark tasks."""
+    from evalkit.engines import EngineOptions
     from evalkit.report import render_table
     from evalkit.runner import Runner, RunSpec
 
+    preset_record = None
+    if preset is not None:
+        from evalkit.presets import apply_preset
+
+        ctx = click.get_current_context()
+        values = {"task_list": task_list, "prompt": prompt, "temperature": temperature,
+                  "top_p": top_p, "max_tokens": max_tokens, "n": n, "k": k}
+        explicit = {name for name in values
+                    if ctx.get_parameter_source(name) != click.core.ParameterSource.DEFAULT}
+        values, preset_record = apply_preset(preset, values, explicit)
+        task_list, prompt, temperature, top_p = (
+            values["task_list"], values["prompt"], values["temperature"], values["top_p"])
+        max_tokens, n, k = values["max_tokens"], values["n"], values["k"]
     tasks = [name.strip() for name in task_list.split(",") if name.strip()]
     if not tasks:
         raise EvalkitError("--tasks is empty: name at least one task (see `evalkit tasks`)")
@@ -163,6 +211,14 @@ def run(
         grader_workers=grader_workers,
         grader_timeout=grader_timeout,
         output_dir=output_dir or Path("evalkit-runs") / _slug(model),
+        budgets=_int_list(budgets, "--budgets"),
+        engine_options=EngineOptions(
+            tensor_parallel_size=tensor_parallel_size, max_model_len=max_model_len,
+            gpu_memory_utilization=gpu_memory_utilization, base_url=base_url,
+            api_key_env=api_key_env,
+        ),
+        data_parallel=data_parallel,
+        preset=preset_record,
     )
     results = Runner(spec).run()
     console = Console()
@@ -192,12 +248,20 @@ def tasks_command() -> None:
 
 @main.command()
 @click.argument("run_dir", type=click.Path(path_type=Path))
-def report(run_dir: Path) -> None:
+@click.option("--budgets", default=None,
+              help="Compute the budget curve at these token budgets from the stored samples.")
+@click.option("--grader-workers", type=click.IntRange(min=1), default=1, show_default=True)
+def report(run_dir: Path, budgets: str | None, grader_workers: int) -> None:
     """Print the results table of a finished run and rewrite its results.md."""
     from evalkit.report import render_table, to_markdown
     from evalkit.results import load_results
 
-    results = load_results(run_dir)
+    if budgets:
+        from evalkit.scoring import add_budget_curves
+
+        results = add_budget_curves(run_dir, _int_list(budgets, "--budgets"), grader_workers)
+    else:
+        results = load_results(run_dir)
     render_table(results, Console())
     if run_dir.is_dir():
         (run_dir / "results.md").write_text(to_markdown(results))
@@ -380,3 +444,73 @@ def publish(
         model_dir, repo_id, private=private, exist_ok=exist_ok, commit_message=commit_message
     )
     click.echo(f"published: {url}")
+
+
+@main.command()
+@click.option("--dir", "folder", type=click.Path(path_type=Path), default=Path("leaderboards"),
+              show_default=True, help="Folder of published tables (*.yaml) and runs/.")
+@click.option("--format", "fmt", type=click.Choice(["table", "markdown", "html"]),
+              default="table", show_default=True)
+@click.option("--output", type=click.Path(path_type=Path), default=None,
+              help="Write markdown or HTML here instead of printing it.")
+def leaderboard(folder: Path, fmt: str, output: Path | None) -> None:
+    """Show published results next to reproduced runs: table, markdown or static HTML."""
+    from evalkit.release.leaderboard import load_boards, load_runs
+    from evalkit.release.leaderboard_render import render_rich, to_html, to_markdown
+
+    boards, runs = load_boards(folder), load_runs(folder)
+    if fmt == "table":
+        if output is not None:
+            raise EvalkitError("--output needs --format markdown or html")
+        render_rich(boards, runs, Console(width=200))
+        return
+    text = to_markdown(boards, runs) if fmt == "markdown" else to_html(boards, runs)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {output}")
+
+
+from evalkit.training.lightr.cli import lightr  # noqa: E402
+
+train.add_command(lightr)
+
+from evalkit.training.distill.cli import distill  # noqa: E402
+
+train.add_command(distill)
+
+from evalkit.importers.cli import grade_command, import_command  # noqa: E402
+from evalkit.records import GRADE_STATUSES  # noqa: E402
+
+main.add_command(import_command)
+main.add_command(grade_command)
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("--task", default=None, help="Only this task of the run.")
+@click.option("--status", type=click.Choice(GRADE_STATUSES), default=None,
+              help="Only samples our grader gave this status.")
+@click.option("--disagree", is_flag=True,
+              help="Only samples where the producer's verdict and ours differ (imported runs).")
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True,
+              help="Show at most this many samples.")
+def inspect(run_dir: Path, task: str | None, status: str | None, disagree: bool,
+            limit: int) -> None:
+    """Show graded samples side by side: problem, gold, verdicts, end of the completion."""
+    from evalkit.agreement import Agreement, read_samples, render_samples
+    from evalkit.importers.summary import agreement_line
+    from evalkit.results import load_results
+
+    console = Console(width=160)
+    if disagree:
+        for name, block in load_results(run_dir)["tasks"].items():
+            if block.get("agreement") and task in (None, name):
+                line = agreement_line(Agreement.from_json(block["agreement"]))
+                console.print(f"{name}: {line}", highlight=False, markup=False)
+    views = read_samples(run_dir, task=task, status=status, disagree=disagree, limit=limit)
+    if not views:
+        console.print("no sample matches")
+        return
+    render_samples(views, console)

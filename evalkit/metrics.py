@@ -23,8 +23,9 @@ is itself an estimate from n samples, its spread across problems holds both part
 variance (law of total variance): Var(mean) = (Var_problems(theta_i) + E[Var(estimate_i |
 theta_i)]) / N, the between-problem and the within-problem (sampling) variance; see E. Miller
 (2024), "Adding Error Bars to Evals", sec. 2-3. The 95% interval is Student-t for avg@n (a
-mean of bounded values, CLT) and a problem-level bootstrap (BCa, seeded) for pass@k, maj@k and
-cons@n, whose per-problem values pile up at 0 and 1. Intervals are clipped to [0, 1].
+mean of bounded values, CLT; also pass@1, which has the same per-problem values) and a
+problem-level bootstrap (BCa, seeded) for pass@k (k > 1), maj@k and cons@n, whose per-problem
+values pile up at 0 and 1. Intervals are clipped to [0, 1].
 
 For avg@n the sampling part alone is also given (``se_sampling``): the standard error if the
 problem set were held fixed and only the samples redrawn, sqrt(sum_i p_i(1-p_i)/n) / N,
@@ -33,13 +34,14 @@ estimated without bias by p^_i(1-p^_i)/(n-1). It is what separates two runs with
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from scipy import signal, special, stats
+from scipy import special, stats
 
 CONFIDENCE = 0.95
 BOOTSTRAP_RESAMPLES = 2000
@@ -89,24 +91,55 @@ def maj_at_k(gold: int, others: Sequence[int], n: int, ks: Sequence[int]) -> lis
         raise ValueError(f"vote counts gold={gold} others={list(others)} do not fit n={n}")
     if any(not 1 <= k <= n for k in ks):
         raise ValueError(f"need 1 <= k <= n={n}, got {list(ks)}")
+    by_k = {n: _plurality_credit(gold, others)}
+    smaller = sorted({k for k in ks if k < n})
+    if smaller:
+        by_k.update(zip(smaller, _subset_credit(gold, others, n, smaller), strict=True))
+    return [by_k[k] for k in ks]
+
+
+def _plurality_credit(gold: int, others: Sequence[int]) -> float:
+    """The vote credit of all n samples together (the one n-subset)."""
+    top = max(others, default=0)
+    if gold == 0 or gold < top:
+        return 0.0
+    return 1.0 / (1 + sum(c == gold for c in others))
+
+
+def _subset_credit(gold: int, others: Sequence[int], n: int, ks: list[int]) -> list[float]:
+    """Mean credit over the k-subsets, k < n, by the count in :func:`maj_at_k`'s docstring.
+
+    Adding a class multiplies the polynomial in s by sum_{a<j} C(c, a) x^a: a lower-triangular
+    Toeplitz matrix applied to every tie column at once.
+    """
     if n > MAX_VOTE_SAMPLES:
         raise ValueError(f"maj@k is computed for at most {MAX_VOTE_SAMPLES} samples, got n={n}")
     kmax = max(ks)
+    binom = _pascal(n)  # binom[c, a] = C(c, a)
+    offset = np.subtract.outer(np.arange(kmax + 1), np.arange(kmax + 1))  # row - column
     credit_sum = np.zeros(kmax + 1)  # credit_sum[k]: total credit over all k-subsets
     for j in range(1, min(gold, kmax) + 1):
-        rivals = [c for c in others if c >= j]
         size = kmax - j  # other samples a subset of at most kmax can hold
+        rivals = [c for c in others if c >= j] if j <= size else []  # else none can reach j
         ways = np.zeros((size + 1, len(rivals) + 1))
-        ways[:, 0] = special.comb(n - gold - sum(rivals), np.arange(size + 1))
+        ways[:, 0] = binom[n - gold - sum(rivals), : size + 1]
+        if rivals:
+            lags = offset[: size + 1, : size + 1]
+            lag_index = np.where((lags >= 0) & (lags < j), lags, n + 1)  # C(c, n + 1) = 0
         for c in rivals:
-            below = special.comb(c, np.arange(j))[:, None]
-            grown = signal.convolve(ways, below)[: size + 1]
-            if j <= size:
-                grown[j:, 1:] += special.comb(c, j) * ways[: size + 1 - j, :-1]
+            grown = binom[c, lag_index] @ ways
+            grown[j:, 1:] += binom[c, j] * ways[: size + 1 - j, :-1]
             ways = grown
         credit = ways @ (1.0 / np.arange(1, len(rivals) + 2))
-        credit_sum[j:] += special.comb(gold, j) * credit
-    return [float(credit_sum[k] / special.comb(n, k)) for k in ks]
+        credit_sum[j:] += binom[gold, j] * credit
+    return [float(credit_sum[k] / binom[n, k]) for k in ks]
+
+
+@functools.lru_cache(maxsize=8)
+def _pascal(n: int) -> np.ndarray:
+    """C(c, a) for 0 <= c <= n and 0 <= a <= n + 1, as floats (0 where a > c)."""
+    counts = np.arange(n + 1)[:, None]
+    return special.comb(counts, np.arange(n + 2)[None, :])
 
 
 def cons_at_n(gold: int, others: Sequence[int], n: int) -> float:
@@ -223,9 +256,11 @@ def score_task(
     problems = len(correct)
     mean, se, ci = mean_with_ci(problem_scores("avg", None, correct))
     results = [MetricValue(f"avg@{n}", n, n, problems, mean, se, ci, "t", sampling_stderr(correct))]
-    for k in ks:
-        mean, se, ci = mean_with_bootstrap_ci(problem_scores("pass", k, correct), seed)
-        results.append(MetricValue(f"pass@{k}", k, n, problems, mean, se, ci, "bootstrap"))
+    for k in ks:  # pass@1 has avg@n's per-problem values, so its interval too
+        scores = problem_scores("pass", k, correct)
+        interval = "t" if k == 1 else "bootstrap"
+        mean, se, ci = mean_with_ci(scores) if k == 1 else mean_with_bootstrap_ci(scores, seed)
+        results.append(MetricValue(f"pass@{k}", k, n, problems, mean, se, ci, interval))
     if classes is None or n < 2:
         return results
     vote_ks = sorted({k for k in ks if 1 < k < n} | {n})

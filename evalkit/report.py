@@ -8,14 +8,17 @@ from rich.console import Console
 from rich.table import Table
 
 
+def _ci(metric: dict[str, Any]) -> str:
+    low_high = metric["ci95"]
+    return "" if low_high is None else f"[{100 * low_high[0]:.1f}, {100 * low_high[1]:.1f}]"
+
+
 def _rows(results: dict[str, Any]) -> list[list[str]]:
     rows = []
     for name, task in results["tasks"].items():
         for m in task["metrics"]:
             stderr = "" if m["stderr"] is None else f"{100 * m['stderr']:.1f}"
-            ci = (
-                "" if m["ci95"] is None else f"[{100 * m['ci95'][0]:.1f}, {100 * m['ci95'][1]:.1f}]"
-            )
+            ci = _ci(m)
             rows.append(
                 [
                     name,
@@ -25,13 +28,41 @@ def _rows(results: dict[str, Any]) -> list[list[str]]:
                     ci,
                     str(m["problems"]),
                     str(m["n"]),
+                    str(m["k"]),
                     f"{100 * task['truncation_rate']:.0f}%",
                 ]
             )
     return rows
 
 
-HEADER = ["task", "metric", "score %", "± SE", "95% CI", "problems", "n", "truncated"]
+HEADER = ["task", "metric", "score %", "± SE", "95% CI", "problems", "n", "k", "truncated"]
+BUDGET_HEADER = ["task", "budget", "metric", "score %", "95% CI", "cut at budget"]
+
+
+def _budget_rows(results: dict[str, Any]) -> list[list[str]]:
+    rows = []
+    for name, task in results["tasks"].items():
+        for point in task.get("budget_curve") or []:
+            for m in point["metrics"]:
+                rows.append([
+                    name, str(point["budget"]), m["metric"], f"{100 * m['value']:.1f}", _ci(m),
+                    f"{100 * point['truncation_rate']:.0f}%",
+                ])
+    return rows
+
+
+def _length_lines(results: dict[str, Any]) -> list[str]:
+    """Per task: the distribution of generated lengths in tokens."""
+    lines = []
+    for name, task in results["tasks"].items():
+        lengths = task.get("lengths")
+        if lengths:
+            lines.append(
+                f"{name}: tokens mean {lengths['mean']:.0f}, p10 {lengths['p10']:.0f}, "
+                f"p50 {lengths['p50']:.0f}, p90 {lengths['p90']:.0f}, max {lengths['max']:.0f}; "
+                f"{100 * task['truncation_rate']:.0f}% hit max tokens"
+            )
+    return lines
 
 
 def render_table(results: dict[str, Any], console: Console) -> None:
@@ -48,6 +79,17 @@ def render_table(results: dict[str, Any], console: Console) -> None:
     for name, task in results["tasks"].items():
         counts = ", ".join(f"{k} {v}" for k, v in task["status_counts"].items() if v)
         console.print(f"  {name}: {counts}")
+    for line in _length_lines(results):
+        console.print(f"  {line}", highlight=False)
+    budget_rows = _budget_rows(results)
+    if budget_rows:
+        budget_table = Table(title="score at each token budget")
+        for column in BUDGET_HEADER:
+            justify = "left" if column in ("task", "metric") else "right"
+            budget_table.add_column(column, justify=justify)
+        for row in budget_rows:
+            budget_table.add_row(*row)
+        console.print(budget_table)
 
 
 def to_markdown(results: dict[str, Any]) -> str:
@@ -66,4 +108,10 @@ def to_markdown(results: dict[str, Any]) -> str:
         "|" + "---|" * len(HEADER),
     ]
     lines += ["| " + " | ".join(row) + " |" for row in _rows(results)]
+    lines += ["", *(f"- {line}" for line in _length_lines(results))]
+    budget_rows = _budget_rows(results)
+    if budget_rows:
+        lines += ["", "## Score at each token budget", "", "![budget curve](budget_curve.png)", "",
+                  "| " + " | ".join(BUDGET_HEADER) + " |", "|" + "---|" * len(BUDGET_HEADER)]
+        lines += ["| " + " | ".join(row) + " |" for row in budget_rows]
     return "\n".join(lines) + "\n"

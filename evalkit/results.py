@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from evalkit import __version__
+from evalkit.budget import length_summary
 from evalkit.engines import SamplingConfig
 from evalkit.grading import grader_info
 from evalkit.metrics import MetricValue
@@ -24,7 +25,8 @@ from evalkit.tasks import Task
 if TYPE_CHECKING:
     from evalkit.runner import RunSpec
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: answer_kind, lengths, budget_curve; maj@k / cons@n metrics;
+# grades lines gain answer_class and answer_token (see docs/results-schema.md)
 
 
 @dataclass
@@ -40,6 +42,9 @@ class TaskResult:
     samples_file: Path
     generate_s: float
     grade_s: float
+    classes: list[list[int | None]] | None = None  # answer class per sample (for maj@k)
+    answer_tokens: list[list[int | None]] | None = None  # tokens until the answer is complete
+    budget_curve: list[dict[str, Any]] = field(default_factory=list)
 
     def grades_file(self) -> Path:
         return self.samples_file.parent.parent / "grades" / self.samples_file.name
@@ -61,6 +66,9 @@ class TaskResult:
             "status_counts": {status: statuses.get(status, 0) for status in GRADE_STATUSES},
             "truncation_rate": sum(s.finish_reason == "length" for s in flat) / max(len(flat), 1),
             "mean_tokens": sum(tokens) / max(len(tokens), 1),
+            "answer_kind": self.problems[0].answer_kind if self.problems else "math",
+            "lengths": length_summary([[s.num_tokens for s in row] for row in self.samples]),
+            "budget_curve": self.budget_curve,
             "samples_file": str(self.samples_file.relative_to(root)),
             "grades_file": str(self.grades_file().relative_to(root)),
             "wall_time_s": {"generate": self.generate_s, "grade": self.grade_s},
@@ -73,9 +81,14 @@ def write_grades(result: TaskResult) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     grades = iter(result.grades)
     lines = []
-    for problem, row in zip(result.problems, result.samples, strict=True):
-        for sample in row:
+    for i, (problem, row) in enumerate(zip(result.problems, result.samples, strict=True)):
+        for j, sample in enumerate(row):
             grade = next(grades)
+            extra = {}
+            if result.classes is not None:
+                extra["answer_class"] = result.classes[i][j]
+            if result.answer_tokens is not None:
+                extra["answer_token"] = result.answer_tokens[i][j]
             lines.append(
                 json.dumps(
                     {
@@ -88,6 +101,7 @@ def write_grades(result: TaskResult) -> None:
                         "detail": grade.detail,
                         "num_tokens": sample.num_tokens,
                         "finish_reason": sample.finish_reason,
+                        **extra,
                     },
                     ensure_ascii=False,
                 )
@@ -120,7 +134,7 @@ def build_results(
             "max_tokens": spec.max_tokens,
             "limit": spec.limit,
         },
-        "grader": grader_info(),
+        "grader": grader_info(spec.grader_timeout),
         "versions": package_versions(),
         "hardware": hardware(),
         "timings": timings,
@@ -145,7 +159,11 @@ def load_results(path: Path) -> dict[str, Any]:
     except (OSError, json.JSONDecodeError) as err:
         raise EvalkitError(f"cannot read results {path}: {err}; pass a run folder") from err
     if data.get("schema_version") != SCHEMA_VERSION:
-        raise EvalkitError(f"{path} has schema {data.get('schema_version')}, expected 1")
+        raise EvalkitError(
+            f"{path} has schema {data.get('schema_version')}, expected {SCHEMA_VERSION}: rerun "
+            "`evalkit run` with the same settings into that folder (stored samples are regraded, "
+            "not regenerated)"
+        )
     return data
 
 

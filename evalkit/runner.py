@@ -5,15 +5,18 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from evalkit.budget import check_budgets
 from evalkit.engines import (
+    SERVER_ENGINES,
     Engine,
+    EngineOptions,
     GenerationRequest,
     SamplingConfig,
     create_engine,
@@ -22,11 +25,12 @@ from evalkit.engines import (
 )
 from evalkit.errors import EvalkitError
 from evalkit.grading import Grader, GradeRequest
-from evalkit.metrics import score_task
+from evalkit.manifest import build_manifest
 from evalkit.models import ModelRef, resolve_model
 from evalkit.prompts import Prompter, get_preset
 from evalkit.records import SampleRecord
 from evalkit.results import TaskResult, build_results, write_grades, write_results
+from evalkit.scoring import score_samples, tokenizer_decoder
 from evalkit.store import SampleStore
 from evalkit.tasks import Task, get_task
 
@@ -52,6 +56,10 @@ class RunSpec:
     dtype: str = "auto"
     grader_workers: int = 1
     grader_timeout: float = 10.0
+    budgets: list[int] = field(default_factory=list)  # token budgets of the budget curve
+    engine_options: EngineOptions = field(default_factory=EngineOptions)
+    data_parallel: int = 1  # engine processes (evalkit.parallel)
+    preset: dict[str, Any] | None = None  # the --preset record (evalkit.presets.apply_preset)
 
     def resolved_temperature(self) -> float:
         if self.temperature is not None:
@@ -101,6 +109,7 @@ class Runner:
         self.spec = spec
         self.console = console or Console(stderr=True)
         self.engine: Engine | None = None
+        self.engine_info: dict[str, Any] | None = None
         self.engine_load_s = 0.0
         self.generate_s = 0.0
 
@@ -110,8 +119,18 @@ class Runner:
         ks = spec.resolved_ks()
         tasks = [get_task(name) for name in spec.tasks]
         get_preset(spec.prompt)
-        resolve_engine_name(spec.engine)
-        ref = self.ref = resolve_model(spec.model, spec.revision)
+        engine_name = resolve_engine_name(spec.engine)
+        if spec.data_parallel > 1 and engine_name in SERVER_ENGINES:
+            raise EvalkitError(
+                "--data-parallel is for in-process engines: a server engine scales with "
+                "--batch-size (requests in flight) and the server's own replicas"
+            )
+        if engine_name == "openai-chat":
+            from evalkit.engines.openai import served_model_ref
+
+            ref = self.ref = served_model_ref(spec.model, spec.revision)
+        else:
+            ref = self.ref = resolve_model(spec.model, spec.revision)
         spec.output_dir.mkdir(parents=True, exist_ok=True)
         cache_path = spec.output_dir / "grade_cache.json"
         cache = json.loads(cache_path.read_text()) if cache_path.exists() else {}
@@ -126,17 +145,34 @@ class Runner:
             spec=spec,
             ref=ref,
             task_results=task_results,
-            engine_info=self.engine.info()
-            if self.engine
-            else {"name": resolve_engine_name(spec.engine)},
+            engine_info=self.engine_info or {"name": engine_name},
             timings={
                 "total_s": time.time() - started,
                 "engine_load_s": self.engine_load_s,
                 "generate_s": self.generate_s,
             },
         )
+        manifest = self._manifest()
+        if manifest is not None:
+            results["manifest"] = manifest
+        if spec.preset is not None:
+            results["preset"] = spec.preset
         write_results(results, spec.output_dir)
+        if spec.budgets:
+            from evalkit.plot import plot_budget_curves
+
+            plot_budget_curves(results, spec.output_dir / "budget_curve.png")
         return results
+
+    def _manifest(self) -> dict[str, Any] | None:
+        """This run's engine manifest; a rerun that generated nothing keeps the previous one."""
+        spec = self.spec
+        if self.engine_info is not None:
+            return build_manifest(self.engine_info, spec.data_parallel, spec.batch_size)
+        previous = spec.output_dir / "results.json"
+        if previous.is_file():
+            return json.loads(previous.read_text()).get("manifest")
+        return None
 
     def _sampling(self, task: Task) -> SamplingConfig:
         spec = self.spec
@@ -151,6 +187,7 @@ class Runner:
         spec = self.spec
         problems = task.load(limit=spec.limit)
         sampling = self._sampling(task)
+        budgets = check_budgets(spec.budgets, sampling.max_tokens)
         key = _store_key(ref, task, spec, sampling)
         digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
         stem = f"{task.name}-{digest}"
@@ -178,21 +215,25 @@ class Runner:
         with _progress(self.console) as bar:
             job = bar.add_task(f"grading {task.name}", total=len(requests))
             grades = grader.grade(requests, progress=lambda k: bar.advance(job, k))
+        stats = score_samples(
+            problems, samples, grades, grader,
+            tokenizer_decoder(self.engine.tokenizer if self.engine else ref.path),
+            ks, budgets, spec.seed,
+        )
         grade_s = time.time() - grade_started
-        verdicts = [
-            [g.correct for g in grades[row * spec.n : (row + 1) * spec.n]]
-            for row in range(len(problems))
-        ]
         result = TaskResult(
             task=task,
             problems=problems,
             samples=samples,
             grades=grades,
-            metrics=score_task(verdicts, ks),
+            metrics=stats.metrics,
             sampling=sampling,
             samples_file=store.path,
             generate_s=gen_s,
             grade_s=grade_s,
+            classes=stats.classes,
+            answer_tokens=stats.answer_tokens,
+            budget_curve=stats.budget_curve,
         )
         write_grades(result)
         return result
@@ -200,17 +241,9 @@ class Runner:
     def _generate(
         self, task: Task, missing: list, sampling: SamplingConfig, store: SampleStore
     ) -> None:
-        engine = self._engine()
-        prompter = Prompter(get_preset(self.spec.prompt), engine.tokenizer)
-        requests = [
-            GenerationRequest(
-                p.id, i, sample_seed(self.spec.seed, p.id, i), prompter.render(p.question)
-            )
-            for p, i in missing
-        ]
         started = time.time()
         with _progress(self.console) as bar:
-            job = bar.add_task(f"generating {task.name}", total=len(requests))
+            job = bar.add_task(f"generating {task.name}", total=len(missing))
 
             def on_batch(done: list) -> None:
                 store.append(
@@ -228,14 +261,43 @@ class Runner:
                 )
                 bar.advance(job, len(done))
 
-            engine.generate(requests, sampling, on_batch)
+            if self.spec.data_parallel > 1:
+                self._generate_data_parallel(missing, sampling, on_batch)
+            else:
+                engine = self._engine()
+                prompter = Prompter(get_preset(self.spec.prompt), engine.tokenizer)
+                requests = [
+                    GenerationRequest(
+                        p.id, i, sample_seed(self.spec.seed, p.id, i), prompter.render(p.question)
+                    )
+                    for p, i in missing
+                ]
+                engine.generate(requests, sampling, on_batch)
         self.generate_s += time.time() - started
+
+    def _generate_data_parallel(self, missing: list, sampling: SamplingConfig, on_batch) -> None:
+        from evalkit.parallel import WorkerJob, WorkItem, generate_data_parallel
+
+        spec = self.spec
+        job = WorkerJob(
+            spec.engine, self.ref.path, spec.batch_size, spec.dtype, spec.engine_options,
+            spec.prompt, sampling,
+        )
+        items = [WorkItem(p.id, i, sample_seed(spec.seed, p.id, i), p.question) for p, i in missing]
+        report = generate_data_parallel(spec.data_parallel, job, items, on_batch)
+        if report.engine_info:
+            self.engine_info = report.engine_info[min(report.engine_info)]
+        self.engine_load_s = max(self.engine_load_s, report.load_s)
 
     def _engine(self) -> Engine:
         if self.engine is None:
             spec = self.spec
             started = time.time()
             with self.console.status(f"loading {spec.model} ({resolve_engine_name(spec.engine)})"):
-                self.engine = create_engine(spec.engine, self.ref.path, spec.batch_size, spec.dtype)
+                self.engine = create_engine(
+                    spec.engine, self.ref.path, spec.batch_size, spec.dtype,
+                    replace(spec.engine_options, served_model=spec.model),
+                )
             self.engine_load_s = time.time() - started
+            self.engine_info = self.engine.info()
         return self.engine

@@ -43,7 +43,7 @@ def test_run_writes_results_samples_and_provenance(base_args, tmp_path):
     results = json.loads((tmp_path / "run" / "results.json").read_text())
     task = results["tasks"]["gsm8k"]
     assert task["problems"] == 3 and task["n"] == 2
-    assert [m["metric"] for m in task["metrics"]] == ["avg@2", "pass@1", "pass@2"]
+    assert [m["metric"] for m in task["metrics"]] == ["avg@2", "pass@1", "pass@2", "cons@2"]
     assert sum(task["status_counts"].values()) == 6
     assert len(task["data_sha256"]) == 64
     assert results["model"]["revision"].startswith("folder-sha256:")

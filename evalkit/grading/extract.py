@@ -1,0 +1,180 @@
+"""Find the final answer in a model completion: a cascade of pure, ordered rules.
+
+Reasoning traces are cut first: only the text after the last ``</think>`` is searched (the whole
+text if nothing follows it); a ``<think>`` that is never closed means the model stopped while
+thinking, and nothing is extracted (see :func:`unclosed_think`).
+
+Math answers (first rule that fires wins; each names itself in the returned rule):
+
+``boxed``        the last complete ``\\boxed{...}`` / ``\\fbox{...}`` (nested braces), or
+                 ``\\boxed 5`` without braces
+``answer_is``    the last "the answer is X", "final answer is: X", "Answer: X", "**Answer:** X"
+``bold``         the last ``**X**`` on the last non-empty line, when X looks like math
+``gsm8k_hash``   ``#### N``
+``A:``           a line ``A: N`` (OpenAI GSM8K solutions)
+``last_number``  the last number in the text ("1,450" -> "1450")
+
+Choice answers (a letter A-J): ``boxed`` and ``answer_is`` when their content is a letter,
+then ``letter_line`` (a line holding only a letter, like "(C)" or "**C**"), then
+``choice_letter`` (the last "(C)" anywhere).
+
+Captured text is tidied: math delimiters and markdown bold are stripped, a trailing full stop is
+dropped, a plain number loses currency signs and thousands separators, and a number followed only
+by words ("18 dollars") keeps just the number (with a percent sign, if any).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from evalkit.grading.normalise import NUMBER, canonical_number, unwrap_math
+
+Rule = Callable[[str], str | None]
+
+_THINK_OPEN = "<think>"
+_THINK_CLOSE = "</think>"
+
+_BOX_COMMAND = re.compile(r"\\(?:boxed|fbox)(?![A-Za-z])")
+_BOX_BARE = re.compile(r"\s+([^\s$]+)")
+_ANSWER_PHRASE = re.compile(r"(?i:\banswer(?:\s+is\b\s*:?|\s*\**\s*:))")
+# What follows an answer phrase: display math (may span lines) or the rest of the line.
+_PHRASE_TAIL = re.compile(r"\s*\**(\$\$.*?\$\$|\\\[.*?\\\]|[^\n]*)", re.DOTALL)
+_BOLD = re.compile(r"\*\*(.+?)\*\*")
+_HASH = re.compile(r"####\s*([^\n]+)")
+_A_COLON = re.compile(r"^[ \t]*A:[ \t]*([^\n]+)", re.MULTILINE)
+_LAST_NUMBER = re.compile(rf"(?:(?<![\w)\]}}])-)?(?<![\w.]){NUMBER}(?:/\d+)?")
+_SENTENCE_END = re.compile(r"\.(?:\s|$)")
+_NUMBER_THEN_WORDS = re.compile(rf"(-?(?:\\?\$)?\s*{NUMBER}\s*(?:\\?%)?)\s+[A-Za-z][A-Za-z\s'’-]*")
+_BARE_WORD = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{3,}")
+_LETTER = re.compile(r"\(?([A-J])\)?(?=[\s.:,)]|$)")
+_LETTER_TEXT = re.compile(r"\\(?:text|mathrm|textbf)\{([^{}]*)\}")
+_LETTER_LINE = re.compile(r"^[ \t*>_#-]*\(?([A-J])\)?[ \t*.:_]*$", re.MULTILINE)
+_PAREN_LETTER = re.compile(r"\(([A-J])\)")
+
+
+def unclosed_think(text: str) -> bool:
+    """True if a ``<think>`` block is opened and never closed (the model stopped thinking)."""
+    opened = text.rfind(_THINK_OPEN)
+    return opened != -1 and text.rfind(_THINK_CLOSE) < opened
+
+
+def final_section(text: str) -> str:
+    """The text after the last ``</think>``, or the whole text if nothing follows it."""
+    _, closed, tail = text.rpartition(_THINK_CLOSE)
+    return tail if closed and tail.strip() else text
+
+
+def extract_answer(text: str, answer_kind: str = "math") -> tuple[str | None, str | None]:
+    """Return ``(answer, rule)`` from the first rule that fires, or ``(None, None)``."""
+    if unclosed_think(text):
+        return None, None
+    section = final_section(text)
+    rules = _CHOICE_RULES if answer_kind == "choice" else _MATH_RULES
+    for name, rule in rules:
+        answer = rule(section)
+        if answer:
+            return answer, name
+    return None, None
+
+
+def tidy(raw: str) -> str:
+    """Clean a captured answer: delimiters, bold, full stop, currency, trailing words."""
+    text = _SENTENCE_END.split(raw.strip(), maxsplit=1)[0].strip().strip("*").strip()
+    text = unwrap_math(text).rstrip(" .,;:")
+    units = _NUMBER_THEN_WORDS.fullmatch(text)
+    if units:
+        text = units[1]
+    return canonical_number(text) or text
+
+
+def _last_box(text: str) -> str | None:
+    """The content of the last complete, non-empty box command."""
+    end = len(text)
+    for command in reversed(list(_BOX_COMMAND.finditer(text))):
+        content = _box_content(text, command.end(), end)
+        if content is None:
+            end = command.start()  # an earlier box reaching this one cannot close either
+        elif content.strip():
+            return content
+    return None
+
+
+def _box_content(text: str, start: int, end: int) -> str | None:
+    """The argument of a box command whose name ends at ``start``; None if not closed by
+    ``end``."""
+    brace = start
+    while brace < end and text[brace] == " ":
+        brace += 1
+    if brace == end or text[brace] != "{":
+        bare = _BOX_BARE.match(text, start, end)
+        return bare[1] if bare else None
+    depth = 0
+    for index in range(brace, end):
+        depth += {"{": 1, "}": -1}.get(text[index], 0)
+        if depth == 0:
+            return text[brace + 1 : index]
+    return None
+
+
+def _answer_tail(text: str) -> str | None:
+    """What follows the last "answer is" / "Answer:"."""
+    phrases = list(_ANSWER_PHRASE.finditer(text))
+    tail = _PHRASE_TAIL.match(text, phrases[-1].end()) if phrases else None
+    return tail[1] if tail else None
+
+
+def _last_bold(text: str) -> str | None:
+    """The last ``**X**`` on the last non-empty line, if X looks like math."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    spans = _BOLD.findall(lines[-1]) if lines else []
+    return spans[-1] if spans and _looks_like_math(tidy(spans[-1])) else None
+
+
+def _looks_like_math(text: str) -> bool:
+    """Has a digit or a LaTeX command, and no plain word of three or more letters."""
+    return bool(re.search(r"[\d\\]", text)) and _BARE_WORD.search(text) is None
+
+
+def _last_match(pattern: re.Pattern[str]) -> Rule:
+    """A finder of the (first group of the) last match of ``pattern``."""
+
+    def find(text: str) -> str | None:
+        matches = pattern.findall(text)
+        return matches[-1] if matches else None
+
+    return find
+
+
+def _letter(text: str) -> str | None:
+    """The choice letter that ``text`` starts with: "C", "(C) 12", "\\text{C}"; else None."""
+    inner = _LETTER_TEXT.sub(r"\1", unwrap_math(text.strip().strip("*").strip()))
+    match = _LETTER.match(inner.strip().strip("*"))
+    return match[1] if match else None
+
+
+def _then(find: Rule, clean: Rule) -> Rule:
+    """A rule: ``clean`` what ``find`` found."""
+
+    def rule(text: str) -> str | None:
+        found = find(text)
+        return None if found is None else clean(found)
+
+    return rule
+
+
+_MATH_RULES: tuple[tuple[str, Rule], ...] = (
+    ("boxed", _then(_last_box, tidy)),
+    ("answer_is", _then(_answer_tail, tidy)),
+    ("bold", _then(_last_bold, tidy)),
+    ("gsm8k_hash", _then(_last_match(_HASH), tidy)),
+    ("A:", _then(_last_match(_A_COLON), tidy)),
+    ("last_number", _then(_last_match(_LAST_NUMBER), lambda number: number.replace(",", ""))),
+)
+
+_CHOICE_RULES: tuple[tuple[str, Rule], ...] = (
+    ("boxed", _then(_last_box, _letter)),
+    ("answer_is", _then(_answer_tail, _letter)),
+    ("letter_line", _last_match(_LETTER_LINE)),
+    ("choice_letter", _last_match(_PAREN_LETTER)),
+)

@@ -1,0 +1,106 @@
+"""`evalkit run --preset NAME`: the published evaluation settings of the models we reproduce.
+
+A preset fills the `run` options the user did not give; options given on the command line win.
+results.json records the preset's settings and which of them the command line overrode.
+Settings are keyed by `run` option names (the parameter names of the click command).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from evalkit.errors import EvalkitError
+
+REASONLITE_SOURCE = (
+    "AMD-AGI/ReasonLite README, 'Evaluation Results' table (AMC23, AIME25, AIME24; avg@16, "
+    "pass@8); sampling settings as the evalkit issue tracker records them for the Turbo table"
+)
+LIGHTREASONER_SOURCE = (
+    "HKUDS/LightReasoner README 'Main Results' (arXiv:2510.07962): zero-shot pass@1 with the "
+    "Qwen2.5-Math evaluation toolkit (qwen25-math-cot prompt, greedy, 2048 tokens)"
+)
+
+
+@dataclass(frozen=True)
+class RunPreset:
+    """Named settings for `evalkit run`, with where they were published."""
+
+    name: str
+    description: str
+    source: str
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+_REASONLITE = {
+    "task_list": "aime24,aime25,amc23",
+    "prompt": "bare",
+    "temperature": 0.6,
+    "top_p": 0.95,
+    "max_tokens": 32768,
+    "n": 16,
+    "k": "1,8",
+}
+
+RUN_PRESETS: dict[str, RunPreset] = {
+    p.name: p
+    for p in (
+        RunPreset(
+            "reasonlite",
+            "ReasonLite: bare problem as user message, T 0.6, top-p 0.95, 32768 tokens, n 16",
+            REASONLITE_SOURCE,
+            _REASONLITE,
+        ),
+        RunPreset(
+            "reasonlite-long",
+            "ReasonLite, long budget: T 1.0, top-p 0.98, 65536 tokens, n 16",
+            REASONLITE_SOURCE,
+            {**_REASONLITE, "temperature": 1.0, "top_p": 0.98, "max_tokens": 65536},
+        ),
+        RunPreset(
+            "lightreasoner",
+            "LightReasoner: qwen25-math-cot prompt, greedy, 2048 tokens, their seven tasks",
+            LIGHTREASONER_SOURCE,
+            {
+                "task_list": "gsm8k,math,svamp,asdiv,minerva_math,olympiadbench,mmlu_stem",
+                "prompt": "qwen25-math-cot",
+                "temperature": 0.0,
+                "max_tokens": 2048,
+                "n": 1,
+                "k": "1",
+            },
+        ),
+    )
+}
+
+
+def get_run_preset(name: str) -> RunPreset:
+    if name not in RUN_PRESETS:
+        raise EvalkitError(f"unknown preset {name!r}: choose one of {', '.join(RUN_PRESETS)}")
+    return RUN_PRESETS[name]
+
+
+def apply_preset(
+    name: str, values: dict[str, Any], explicit: set[str]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Fill `values` (all option values) from the preset where the option is not in `explicit`.
+
+    Returns the merged values and the record for results.json: the preset's name, its source,
+    its settings, and the settings the command line overrode (with the values used).
+    """
+    preset = get_run_preset(name)
+    merged = dict(values)
+    overridden = {}
+    for option, value in preset.settings.items():
+        if option in explicit:
+            if values[option] != value:
+                overridden[option] = values[option]
+        else:
+            merged[option] = value
+    record = {
+        "name": preset.name,
+        "source": preset.source,
+        "settings": dict(preset.settings),
+        "overridden": overridden,
+    }
+    return merged, record

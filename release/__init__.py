@@ -1,0 +1,1 @@
+"""Release tooling: CI gates, model cards with results, Hub publishing and leaderboards."""

@@ -1,0 +1,113 @@
+"""Leaderboard data: published tables (YAML files with their sources) and reproduced runs.
+
+A leaderboard folder holds one `<name>.yaml` per published table and a `runs/` folder where
+users drop evalkit results (`runs/<name>.json` or `runs/<name>/results.json`). A run shows under
+a published row when its model is that row's `hub_id`, and as a row of its own otherwise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from evalkit.errors import EvalkitError
+from evalkit.results import load_results
+
+from .lookup import metric_index
+
+
+@dataclass(frozen=True)
+class Column:
+    """A table column: a task x metric score (reproducible) or a plain published figure."""
+
+    label: str
+    task: str | None = None
+    metric: str | None = None
+    format: str = "{:.1f}"
+
+
+@dataclass(frozen=True)
+class Row:
+    """A published row: the model as the source names it, and its values in column order."""
+
+    model: str
+    values: tuple[float | None, ...]
+    variant: str | None = None
+    hub_id: str | None = None
+    params: str | None = None
+
+
+@dataclass(frozen=True)
+class Board:
+    """One published table with its source."""
+
+    name: str
+    title: str
+    source: dict[str, str]
+    columns: tuple[Column, ...]
+    rows: tuple[Row, ...]
+
+
+@dataclass(frozen=True)
+class Run:
+    """A reproduced run dropped into runs/, with its figures by (task, metric)."""
+
+    name: str
+    model: dict[str, Any]
+    metrics: dict[tuple[str, str], dict[str, Any]]
+
+    def matches(self, hub_id: str | None) -> bool:
+        return hub_id is not None and hub_id in (self.model.get("name"), self.model.get("source"))
+
+
+def load_boards(folder: Path) -> list[Board]:
+    """Every `*.yaml` table of the folder, by file name."""
+    if not folder.is_dir():
+        raise EvalkitError(
+            f"no leaderboard folder {folder}: run from the repository root or pass --dir"
+        )
+    return [_load_board(path) for path in sorted(folder.glob("*.yaml"))]
+
+
+def load_runs(folder: Path) -> list[Run]:
+    """The results files under `runs/`, by path."""
+    runs_dir = folder / "runs"
+    paths = sorted([*runs_dir.glob("*.json"), *runs_dir.glob("*/results.json")])
+    runs = []
+    for path in paths:
+        results = load_results(path)
+        name = path.stem if path.name != "results.json" else path.parent.name
+        runs.append(Run(name, results["model"], metric_index(results)))
+    return runs
+
+
+def _load_board(path: Path) -> Board:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        columns = tuple(_column(c) for c in data["columns"])
+        rows = tuple(
+            Row(r["model"], tuple(r["values"]), r.get("variant"), r.get("hub_id"), r.get("params"))
+            for r in data["rows"]
+        )
+        board = Board(path.stem, data["title"], dict(data["source"]), columns, rows)
+    except (OSError, yaml.YAMLError, KeyError, TypeError) as err:
+        raise EvalkitError(f"leaderboard table {path} is malformed: {err!r}") from err
+    for row in rows:
+        if len(row.values) != len(columns):
+            label = " ".join(filter(None, (row.model, row.variant)))
+            raise EvalkitError(
+                f"{path}: row {label} has {len(row.values)} values for {len(columns)} columns"
+            )
+    missing = {"citation", "url"} - set(board.source)
+    if missing:
+        raise EvalkitError(f"{path}: source needs {', '.join(sorted(missing))}")
+    return board
+
+
+def _column(raw: dict[str, Any]) -> Column:
+    task, metric = raw.get("task"), raw.get("metric")
+    label = raw.get("label") or f"{task} {metric}"
+    return Column(label, task, metric, raw.get("format", "{:.1f}"))

@@ -1,0 +1,97 @@
+"""The reproducibility manifest in results.json, manifest_differences, and --preset."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from evalkit.cli import main
+from evalkit.errors import EvalkitError
+from evalkit.manifest import build_manifest, manifest_differences
+from evalkit.presets import RUN_PRESETS, apply_preset
+
+VLLM_INFO = {
+    "name": "vllm", "device": "cuda", "dtype": "bfloat16", "vllm_version": "0.10.1",
+    "tensor_parallel_size": 2, "max_model_len": 40960, "max_num_batched_tokens": 16384,
+    "max_num_seqs": 256, "gpu_memory_utilization": 0.9, "enforce_eager": False,
+}
+
+
+def test_vllm_manifest_holds_engine_parallelism_batching_and_accelerators():
+    manifest = build_manifest(VLLM_INFO, data_parallel=4, batch_size=8)
+    assert manifest["engine"] == {"name": "vllm", "version": "0.10.1"}
+    assert (manifest["dtype"], manifest["tensor_parallel_size"]) == ("bfloat16", 2)
+    assert manifest["data_parallel_size"] == 4
+    assert manifest["batch"]["max_num_batched_tokens"] == 16384
+    assert manifest["engine_settings"]["max_model_len"] == 40960
+    assert {"evalkit", "torch", "transformers"} <= set(manifest["versions"])
+    assert manifest["accelerators"]["device"] in ("cpu", "cuda")
+
+
+def test_server_manifest_records_the_server_not_local_gpus():
+    info = {"name": "openai", "endpoint": "http://10.0.0.1:8000/v1/completions",
+            "served_model": "m", "server_version": "0.9.2", "concurrency": 32,
+            "max_retries": 10, "api_key_env": "KEY"}
+    manifest = build_manifest(info, data_parallel=1, batch_size=32)
+    assert manifest["engine"] == {"name": "openai", "version": "0.9.2"}
+    assert manifest["accelerators"] == {"device": "server"}
+    flat = json.dumps(manifest)
+    assert "10.0.0.1" not in flat and "api_key_env" not in flat
+
+
+def test_differences_name_each_changed_setting():
+    a = {"manifest": build_manifest(VLLM_INFO, 1, 8), "sampling": {"temperature": 0.6}}
+    b = copy.deepcopy(a)
+    assert manifest_differences(a, b) == []
+    b["manifest"]["versions"]["torch"] = "0.0-other"
+    b["manifest"]["tensor_parallel_size"] = 1
+    b["sampling"]["temperature"] = 1.0
+    lines = manifest_differences(a, b)
+    assert len(lines) == 3
+    assert any(line.startswith("manifest.versions.torch: A ") for line in lines)
+    assert "manifest.tensor_parallel_size: A 2 vs B 1" in lines
+    assert "sampling.temperature: A 0.6 vs B 1.0" in lines
+    assert manifest_differences(a, {"sampling": {"temperature": 0.6}}) == [
+        "manifest: run B has none (made before evalkit recorded one)"
+    ]
+
+
+def test_preset_fills_unset_options_and_records_overrides():
+    values = {"task_list": "gsm8k", "prompt": "boxed", "temperature": None, "top_p": 0.95,
+              "max_tokens": 4096, "n": 1, "k": None}
+    merged, record = apply_preset("reasonlite", values, explicit={"max_tokens"})
+    assert merged["max_tokens"] == 4096 and merged["n"] == 16 and merged["k"] == "1,8"
+    assert (merged["temperature"], merged["top_p"], merged["prompt"]) == (0.6, 0.95, "bare")
+    assert merged["task_list"] == "aime24,aime25,amc23"
+    assert record["overridden"] == {"max_tokens": 4096}
+    assert record["settings"] == RUN_PRESETS["reasonlite"].settings
+    long, _ = apply_preset("reasonlite-long", values, explicit=set())
+    assert (long["temperature"], long["top_p"], long["max_tokens"]) == (1.0, 0.98, 65536)
+    with pytest.raises(EvalkitError, match="unknown preset"):
+        apply_preset("nope", values, set())
+
+
+def test_run_with_preset_records_preset_overrides_and_manifest(tiny_model, tmp_path):
+    out = tmp_path / "run"
+    result = CliRunner().invoke(main, [
+        "run", "--model", str(tiny_model), "--preset", "lightreasoner", "--tasks", "gsm8k",
+        "--limit", "2", "--max-tokens", "8", "--output-dir", str(out),
+    ], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    results = json.loads((out / "results.json").read_text())
+    assert results["preset"]["name"] == "lightreasoner"
+    assert results["preset"]["overridden"] == {"task_list": "gsm8k", "max_tokens": 8}
+    assert results["prompt"]["preset"] == "qwen25-math-cot"
+    assert results["sampling"]["temperature"] == 0.0 and results["sampling"]["n"] == 1
+    manifest = results["manifest"]
+    assert manifest["engine"]["name"] == "hf" and manifest["dtype"] == "float32"
+    assert manifest["data_parallel_size"] == 1 and manifest["batch"]["batch_size"] == 8
+    again = CliRunner().invoke(main, [
+        "run", "--model", str(tiny_model), "--preset", "lightreasoner", "--tasks", "gsm8k",
+        "--limit", "2", "--max-tokens", "8", "--output-dir", str(out),
+    ], catch_exceptions=False)
+    assert "0 to generate" in again.output
+    assert json.loads((out / "results.json").read_text())["manifest"] == manifest

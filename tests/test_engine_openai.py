@@ -1,0 +1,265 @@
+"""The openai engines against a small in-process OpenAI-compatible server.
+
+The server answers deterministically from (prompt, seed) and can be told to fail, so these
+tests check what goes over the wire (prompt, seed, sampling, key), retries, bounded
+concurrency, usage / finish_reason bookkeeping, resume after giving up, and that the API key
+never reaches results or logs. tests/vllm runs the same engine against a real `vllm serve`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from rich.console import Console
+
+from evalkit.cli import main
+from evalkit.engines import EngineOptions, GenerationRequest, SamplingConfig, create_engine
+from evalkit.engines import openai as openai_engine
+from evalkit.errors import EvalkitError
+from evalkit.prompts import PRESETS, Prompter
+from evalkit.runner import Runner, RunSpec
+
+SECRET = "sk-evalkit-test-0123456789abcdef"
+
+
+class FakeServer:
+    """Counts calls, records bodies and headers, and fails on request."""
+
+    def __init__(self, served: str = "tiny") -> None:
+        self.served = served
+        self.bodies: list[dict] = []
+        self.auth: set[str | None] = set()
+        self.failures: list[int | str] = []  # consumed one per completion request
+        self.fail_always: int | None = None
+        self.delay_s = 0.0
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.lock = threading.Lock()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):  # keep pytest output clean
+                pass
+
+            def _send(self, code: int, data: dict) -> None:
+                raw = json.dumps(data).encode()
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(raw)))
+                self.end_headers()
+                self.wfile.write(raw)
+
+            def do_GET(self):
+                if self.path == "/v1/models":
+                    self._send(200, {"data": [{"id": server.served}]})
+                elif self.path == "/version":
+                    self._send(200, {"version": "fake-1.0"})
+                else:
+                    self._send(404, {"error": "not found"})
+
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                server.auth.add(self.headers.get("Authorization"))
+                with server.lock:
+                    failure = server.failures.pop(0) if server.failures else server.fail_always
+                    server.in_flight += 1
+                    server.max_in_flight = max(server.max_in_flight, server.in_flight)
+                try:
+                    time.sleep(server.delay_s)
+                    if failure == "drop":
+                        self.close_connection = True
+                        self.connection.shutdown(2)
+                        return
+                    if failure is not None:
+                        self._send(int(failure), {"error": "try later"})
+                        return
+                    server.bodies.append(body)
+                    self._send(200, server.answer(self.path, body))
+                finally:
+                    with server.lock:
+                        server.in_flight -= 1
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def answer(self, path: str, body: dict) -> dict:
+        prompt = body.get("prompt") or json.dumps(body.get("messages"))
+        digest = hashlib.sha256(f"{prompt}|{body['seed']}".encode()).hexdigest()
+        text = f"work {digest[:6]} so the answer is \\boxed{{{int(digest[:4], 16) % 10}}}"
+        finish = "length" if int(digest[4], 16) % 3 == 0 else "stop"
+        usage = {"prompt_tokens": 11, "completion_tokens": 5 + int(digest[5], 16)}
+        if path.endswith("/chat/completions"):
+            choice = {"index": 0, "message": {"role": "assistant", "content": text}}
+        else:
+            choice = {"index": 0, "text": text}
+        return {"choices": [{**choice, "finish_reason": finish}], "usage": usage}
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def server():
+    fake = FakeServer()
+    yield fake
+    fake.close()
+
+
+@pytest.fixture(autouse=True)
+def _no_backoff(monkeypatch):
+    monkeypatch.setattr(openai_engine, "backoff_delay", lambda attempt, retry_after: 0.01)
+
+
+def _requests(prompter: Prompter, count: int) -> list[GenerationRequest]:
+    return [
+        GenerationRequest(f"p{i}", 0, 1000 + i, prompter.render(f"What is {i} + {i}?"))
+        for i in range(count)
+    ]
+
+
+def _collect(engine, requests, sampling) -> dict:
+    done = {}
+    engine.generate(requests, sampling, lambda batch: done.update(
+        {(r.problem_id, r.sample_index): c for r, c in batch}))
+    return done
+
+
+def test_completions_send_rendered_prompt_seed_and_sampling(server, tiny_model):
+    engine = create_engine("openai", str(tiny_model), batch_size=2,
+                           options=EngineOptions(base_url=server.url))
+    prompter = Prompter(PRESETS["boxed"], engine.tokenizer)
+    requests = _requests(prompter, 5)
+    done = _collect(engine, requests, SamplingConfig(0.6, 0.95, 64))
+    assert len(done) == 5
+    by_seed = {b["seed"]: b for b in server.bodies}
+    for request in requests:
+        body = by_seed[request.seed]
+        assert body["prompt"] == request.prompt.text and "<|im_start|>assistant" in body["prompt"]
+        assert body["model"] == "tiny" and body["n"] == 1
+        assert (body["max_tokens"], body["temperature"], body["top_p"]) == (64, 0.6, 0.95)
+        expected = server.answer("/v1/completions", body)
+        completion = done[(request.problem_id, 0)]
+        assert completion.text == expected["choices"][0]["text"]
+        assert completion.finish_reason == expected["choices"][0]["finish_reason"]
+        assert completion.num_tokens == expected["usage"]["completion_tokens"]
+        assert completion.prompt_tokens == 11
+    info = engine.info()
+    assert info["server_version"] == "fake-1.0" and info["served_model"] == "tiny"
+    assert server.auth == {None}
+
+
+def test_greedy_sends_temperature_zero_and_top_p_one(server, tiny_model):
+    engine = create_engine("openai", str(tiny_model), options=EngineOptions(base_url=server.url))
+    prompter = Prompter(PRESETS["boxed"], engine.tokenizer)
+    _collect(engine, _requests(prompter, 1), SamplingConfig(0.0, 1.0, 8))
+    assert (server.bodies[0]["temperature"], server.bodies[0]["top_p"]) == (0.0, 1.0)
+
+
+def test_chat_endpoint_sends_messages_and_needs_no_local_model(server):
+    engine = create_engine("openai-chat", "", options=EngineOptions(base_url=server.url))
+    prompter = Prompter(PRESETS["qwen25-math-cot"], engine.tokenizer)
+    done = _collect(engine, _requests(prompter, 2), SamplingConfig(0.0, 1.0, 16))
+    messages = server.bodies[0]["messages"]
+    assert [m["role"] for m in messages] == ["system", "user"]
+    assert "\\boxed{}" in messages[0]["content"] and messages[1]["content"].startswith("What is")
+    assert all("\\boxed" in c.text for c in done.values())
+    with pytest.raises(EvalkitError, match="--engine openai"):
+        plain = Prompter(PRESETS["plain"], engine.tokenizer)
+        _collect(engine, _requests(plain, 1), SamplingConfig(0.0, 1.0, 16))
+
+
+@pytest.mark.parametrize("failure", [429, 500, 503, "drop"])
+def test_retries_overload_server_errors_and_dropped_connections(server, tiny_model, failure):
+    server.failures = [failure, failure]
+    engine = create_engine("openai", str(tiny_model), options=EngineOptions(base_url=server.url))
+    prompter = Prompter(PRESETS["boxed"], engine.tokenizer)
+    done = _collect(engine, _requests(prompter, 3), SamplingConfig(0.6, 0.95, 16))
+    assert len(done) == 3 and len(server.bodies) == 3
+
+
+def test_client_errors_are_not_retried(server, tiny_model):
+    server.failures = [400]
+    engine = create_engine("openai", str(tiny_model), options=EngineOptions(base_url=server.url))
+    prompter = Prompter(PRESETS["boxed"], engine.tokenizer)
+    with pytest.raises(EvalkitError, match="HTTP 400"):
+        _collect(engine, _requests(prompter, 1), SamplingConfig(0.6, 0.95, 16))
+
+
+def test_concurrency_is_bounded(server, tiny_model):
+    server.delay_s = 0.1
+    engine = create_engine("openai", str(tiny_model), batch_size=3,
+                           options=EngineOptions(base_url=server.url))
+    prompter = Prompter(PRESETS["boxed"], engine.tokenizer)
+    done = _collect(engine, _requests(prompter, 12), SamplingConfig(0.6, 0.95, 16))
+    assert len(done) == 12
+    assert 2 <= server.max_in_flight <= 3
+
+
+def test_missing_base_url_and_unset_key_are_clear_errors(tiny_model, monkeypatch):
+    with pytest.raises(EvalkitError, match="--base-url"):
+        create_engine("openai", str(tiny_model))
+    monkeypatch.delenv("EVALKIT_UNSET_KEY", raising=False)
+    with pytest.raises(EvalkitError, match="EVALKIT_UNSET_KEY"):
+        create_engine("openai", str(tiny_model), options=EngineOptions(
+            base_url="http://127.0.0.1:9/v1", api_key_env="EVALKIT_UNSET_KEY"))
+
+
+def _files_text(folder: Path) -> str:
+    return "".join(p.read_text(errors="replace") for p in folder.rglob("*") if p.is_file())
+
+
+def test_key_is_sent_but_never_written_to_results_or_output(server, tiny_model, tmp_path,
+                                                            monkeypatch):
+    monkeypatch.setenv("EVALKIT_TEST_KEY", SECRET)
+    out = tmp_path / "run"
+    result = CliRunner().invoke(main, [
+        "run", "--model", str(tiny_model), "--tasks", "gsm8k", "--limit", "3", "--n", "2",
+        "--max-tokens", "16", "--engine", "openai", "--base-url", server.url,
+        "--api-key-env", "EVALKIT_TEST_KEY", "--output-dir", str(out),
+    ], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert server.auth == {f"Bearer {SECRET}"}
+    assert SECRET not in result.output and SECRET not in _files_text(out)
+    results = json.loads((out / "results.json").read_text())
+    assert results["engine"]["api_key_env"] == "EVALKIT_TEST_KEY"
+    assert results["manifest"]["engine"] == {"name": "openai", "version": "fake-1.0"}
+    store = next((out / "samples").glob("*.jsonl"))
+    samples = [json.loads(line) for line in store.read_text().splitlines()]
+    assert len(samples) == 6
+    assert all(s["num_tokens"] >= 5 and s["prompt_tokens"] == 11 for s in samples)
+    assert {s["finish_reason"] for s in samples} <= {"stop", "length"}
+
+
+def test_a_run_that_gives_up_keeps_its_samples_and_the_rerun_completes(server, tiny_model,
+                                                                       tmp_path):
+    out = tmp_path / "run"
+
+    def spec() -> RunSpec:
+        return RunSpec(
+            model=str(tiny_model), tasks=["gsm8k"], output_dir=out, limit=4, n=2, max_tokens=16,
+            engine="openai", batch_size=1,
+            engine_options=EngineOptions(base_url=server.url, max_retries=2),
+        )
+
+    server.failures = [None] * 3
+    server.fail_always = 503
+    with pytest.raises(EvalkitError, match="rerun the same command to resume"):
+        Runner(spec(), Console(quiet=True)).run()
+    store = next((out / "samples").glob("*.jsonl"))
+    kept = store.read_text().splitlines()
+    assert len(kept) == 3
+    server.fail_always = None
+    results = Runner(spec(), Console(quiet=True)).run()
+    lines = store.read_text().splitlines()
+    assert len(lines) == 8 and lines[:3] == kept
+    assert len(server.bodies) == 8  # the 3 stored samples were not asked for again
+    assert sum(results["tasks"]["gsm8k"]["status_counts"].values()) == 8

@@ -1,0 +1,94 @@
+"""Integration tests with the real vLLM (CPU build): run under .venv-vllm, never the main venv.
+
+bash scripts/setup_vllm.sh creates .venv-vllm; tests/test_engine_vllm_integration.py runs
+`.venv-vllm/bin/python -m pytest tests/vllm` from the main suite.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+if importlib.util.find_spec("vllm") is None:  # collected by the main venv's pytest: not ours
+    collect_ignore_glob = ["test_*.py"]
+
+# 1 GiB of KV cache is plenty for SmolLM2-135M at these lengths and keeps the tests light.
+os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
+MAX_MODEL_LEN = 1024
+SERVER_START_S = 900
+
+
+@pytest.fixture(scope="session")
+def max_model_len() -> int:
+    return MAX_MODEL_LEN
+
+
+@pytest.fixture(scope="session")
+def smollm2() -> str:
+    """SmolLM2-135M-Instruct as a safetensors folder (converted once from the GGUF)."""
+    from evalkit.models import resolve_model
+
+    cache = os.environ.get("EVALKIT_TEST_CACHE")
+    if cache:
+        os.environ["EVALKIT_CACHE"] = cache
+    return resolve_model("smollm2-135m").path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class VLLMServer:
+    """`vllm serve` in its own process group, so that killing it takes its engine process too."""
+
+    def __init__(self, model: str, port: int, log: Path) -> None:
+        self.model, self.port, self.log = model, port, log
+        self.url = f"http://127.0.0.1:{port}/v1"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        import httpx
+
+        vllm = Path(sys.executable).with_name("vllm")
+        with open(self.log, "ab") as log:
+            self.process = subprocess.Popen(
+                [str(vllm), "serve", self.model, "--host", "127.0.0.1", "--port", str(self.port),
+                 "--dtype", "float32", "--max-model-len", str(MAX_MODEL_LEN), "--enforce-eager",
+                 "--seed", "0", "--disable-log-stats"],
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+        deadline = time.time() + SERVER_START_S
+        while time.time() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"vllm serve exited: see {self.log}")
+            try:
+                if httpx.get(f"{self.url}/models", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(1)
+        self.kill()
+        raise RuntimeError(f"vllm serve did not start in {SERVER_START_S} s: see {self.log}")
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+
+@pytest.fixture(scope="session")
+def vllm_server(smollm2, tmp_path_factory):
+    server = VLLMServer(smollm2, free_port(), tmp_path_factory.mktemp("serve") / "vllm.log")
+    server.start()
+    yield server
+    server.kill()

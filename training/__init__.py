@@ -1,0 +1,1 @@
+"""Training pipelines and their recipes (ReasonLite, LightReasoner): evalkit.training."""

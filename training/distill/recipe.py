@@ -1,0 +1,240 @@
+"""The ReasonLite distillation recipe: a YAML file read into typed, validated settings.
+
+`--set section.key=value` overrides (values parsed as YAML) change any setting without editing
+the file. Unknown or missing keys are errors naming the key, never silently ignored. Relative
+paths in a recipe are relative to the working directory.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from evalkit.engines import EngineOptions
+from evalkit.errors import EvalkitError
+
+RECIPES_DIR = Path(__file__).resolve().parent.parent / "recipes"
+BOXED_INSTRUCTION = "Please reason step by step, and put your final answer within \\boxed{}."
+
+
+@dataclass(frozen=True)
+class ProblemSettings:
+    """Where the problems come from: an evalkit task name (or a custom task file) and split."""
+
+    task: str
+    split: str = "train"
+    limit: int | None = None
+
+
+@dataclass(frozen=True)
+class TeacherSettings:
+    """The teacher model and how it samples: n solutions per problem in each reasoning mode."""
+
+    model: str
+    engine: str
+    modes: list[str]
+    n: int
+    temperature: float
+    top_p: float
+    max_tokens: int
+    seed: int = 0  # sample i gets seed + i (ReasonLite: seed = sample index)
+    instruction: str = BOXED_INSTRUCTION  # appended to the question on a new line
+    batch_size: int = 8  # hf: batch; openai engines: requests in flight
+    dtype: str = "auto"
+    engine_options: dict[str, Any] = field(default_factory=dict)  # evalkit EngineOptions fields
+    shard_size: int = 1024  # problems per solutions file and per engine call (bounds memory)
+
+
+@dataclass(frozen=True)
+class VoteSettings:
+    """When the vote winner replaces the dataset label, and how answers are judged equal."""
+
+    min_share: float = 0.9
+    min_votes: int = 4
+    pool_modes: bool = False  # vote over all modes of a problem together, not per mode
+    workers: int = 1  # math-verify judge processes (0: judge in this process)
+    timeout_s: float = 10.0
+
+
+@dataclass(frozen=True)
+class FilterSettings:
+    """How solutions are checked against their label; every rule's dropped count is reported."""
+
+    drop_truncated: bool = True  # false: a truncated solution may pass if its answer agrees
+    workers: int = 1
+    timeout_s: float = 10.0
+
+
+@dataclass(frozen=True)
+class SplitSettings:
+    """Short and long CoT: by reasoning mode (ReasonLite), or by token count."""
+
+    by: str = "mode"  # "mode" or "length"
+    short_modes: list[str] = field(default_factory=lambda: ["medium"])
+    long_modes: list[str] = field(default_factory=lambda: ["high"])
+    max_short_tokens: int | None = None  # by: length; short = num_tokens <= this
+
+
+@dataclass(frozen=True)
+class StageSettings:
+    """One SFT stage: its global batch and the TRL SFTConfig arguments it passes through."""
+
+    global_batch_size: int
+    args: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SftSettings:
+    """The student and the two stages: 1 on short CoT from `model`, 2 on long CoT from stage 1."""
+
+    model: str
+    stage1: StageSettings
+    stage2: StageSettings
+
+
+@dataclass(frozen=True)
+class Recipe:
+    work_dir: Path
+    problems: ProblemSettings
+    teacher: TeacherSettings
+    vote: VoteSettings
+    filter: FilterSettings
+    split: SplitSettings
+    sft: SftSettings
+
+    def section(self, name: str) -> dict[str, Any]:
+        """A section as plain JSON-able data (for step fingerprints and logs)."""
+        return _plain(dataclasses.asdict(getattr(self, name)))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def recipe_path(name: str | Path) -> Path:
+    """A recipe file: a path, or the name of a bundled recipe ("reasonlite")."""
+    path = Path(name)
+    if path.is_file():
+        return path
+    bundled = RECIPES_DIR / f"{name}.yaml"
+    if bundled.is_file():
+        return bundled
+    raise EvalkitError(
+        f"recipe {name} not found: give a YAML file or a bundled name "
+        f"({', '.join(p.stem for p in sorted(RECIPES_DIR.glob('reasonlite*.yaml')))})"
+    )
+
+
+def load_recipe(name: str | Path, overrides: Iterable[str] = ()) -> Recipe:
+    """Read a recipe file and apply `section.key=value` overrides."""
+    path = recipe_path(name)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        raise EvalkitError(f"recipe {path} is not valid YAML: {err}".splitlines()[0]) from err
+    if not isinstance(data, dict):
+        raise EvalkitError(f"recipe {path} must be a mapping of sections")
+    data = json.loads(json.dumps(data))  # unshare YAML aliases, so an override changes one place
+    for override in overrides:
+        _apply_override(data, override)
+    recipe = _build(Recipe, data, "recipe")
+    _check(recipe)
+    return recipe
+
+
+def _apply_override(data: dict, override: str) -> None:
+    key, sep, raw = override.partition("=")
+    if not sep or not key:
+        raise EvalkitError(f"--set expects KEY=VALUE like teacher.n=4, got {override!r}")
+    *parents, leaf = key.split(".")
+    node = data
+    for part in parents:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            raise EvalkitError(f"--set {key}: {part} is not a section")
+    node[leaf] = yaml.safe_load(raw)
+
+
+def _build(cls: type, data: Any, where: str) -> Any:
+    """Build dataclass `cls` from a mapping, recursing into dataclass-typed fields."""
+    if not isinstance(data, dict):
+        raise EvalkitError(f"{where} must be a mapping, got {type(data).__name__}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise EvalkitError(
+            f"unknown key {where}.{unknown[0]}: the keys of {where} are {', '.join(fields)}"
+        )
+    values = {}
+    for name, spec in fields.items():
+        if name not in data:
+            required = spec.default is dataclasses.MISSING and (
+                spec.default_factory is dataclasses.MISSING
+            )
+            if required:
+                raise EvalkitError(f"recipe key {where}.{name} is missing")
+            continue
+        nested = _NESTED.get((cls.__name__, name))
+        values[name] = _build(nested, data[name], f"{where}.{name}") if nested else data[name]
+    if cls is Recipe:
+        values["work_dir"] = Path(values["work_dir"])
+    return cls(**values)
+
+
+_NESTED: dict[tuple[str, str], type] = {
+    ("Recipe", "problems"): ProblemSettings,
+    ("Recipe", "teacher"): TeacherSettings,
+    ("Recipe", "vote"): VoteSettings,
+    ("Recipe", "filter"): FilterSettings,
+    ("Recipe", "split"): SplitSettings,
+    ("Recipe", "sft"): SftSettings,
+    ("SftSettings", "stage1"): StageSettings,
+    ("SftSettings", "stage2"): StageSettings,
+}
+
+
+def _check(recipe: Recipe) -> None:
+    teacher, vote, split = recipe.teacher, recipe.vote, recipe.split
+    if not teacher.modes or len(set(teacher.modes)) != len(teacher.modes):
+        raise EvalkitError("teacher.modes must list distinct reasoning modes, e.g. [medium, high]")
+    if teacher.n < 1 or teacher.max_tokens < 1 or teacher.shard_size < 1:
+        raise EvalkitError("teacher.n, teacher.max_tokens and teacher.shard_size must be positive")
+    known = {f.name for f in dataclasses.fields(EngineOptions)}
+    unknown_options = sorted(set(teacher.engine_options) - known)
+    if unknown_options:
+        raise EvalkitError(
+            f"unknown key teacher.engine_options.{unknown_options[0]}: the engine options are "
+            f"{', '.join(sorted(known))}"
+        )
+    if not 0.0 < vote.min_share <= 1.0 or vote.min_votes < 1:
+        raise EvalkitError("vote.min_share must be in (0, 1] and vote.min_votes at least 1")
+    if split.by not in ("mode", "length"):
+        raise EvalkitError(f"split.by must be mode or length, got {split.by!r}")
+    if split.by == "length" and split.max_short_tokens is None:
+        raise EvalkitError("split.by: length needs split.max_short_tokens")
+    if split.by == "mode":
+        unknown = sorted(set(split.short_modes + split.long_modes) - set(teacher.modes))
+        if unknown:
+            raise EvalkitError(
+                f"split mode {unknown[0]!r} is not a teacher mode ({', '.join(teacher.modes)})"
+            )
+    for stage in ("stage1", "stage2"):
+        settings: StageSettings = getattr(recipe.sft, stage)
+        if settings.global_batch_size < 1:
+            raise EvalkitError(f"sft.{stage}.global_batch_size must be positive")
+        if "output_dir" in settings.args:
+            raise EvalkitError(
+                f"sft.{stage}.args.output_dir is set by the pipeline (work_dir/{stage}): remove it"
+            )

@@ -1,0 +1,98 @@
+"""`lightr finetune`: LoRA on the expert (peft) trained by a transformers Trainer on soft labels.
+
+The Trainer brings the optimiser, schedule, mixed precision, checkpointing and `accelerate
+launch` support; ours is only the loss (soft_labels.py). The adapter and the expert's tokenizer
+are saved to the output folder with lightr_finetune.json (settings, data, loss log).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import torch
+from peft import LoraConfig, get_peft_model
+from transformers import AutoModelForCausalLM, AutoTokenizer, Trainer, TrainingArguments
+from transformers.trainer_utils import get_last_checkpoint
+
+from evalkit.models import resolve_model
+from evalkit.training.lightr.recipe import LoraSettings, Recipe
+from evalkit.training.lightr.soft_labels import LeftPadCollator, SoftLabelSteps, soft_label_loss
+from evalkit.training.lightr.vocab import real_vocab_size
+
+SUMMARY_FILE = "lightr_finetune.json"
+
+
+class SoftLabelKLTrainer(Trainer):
+    """A Trainer whose loss is the soft-label KL at the last real token."""
+
+    loss_is_scaled_for_ga = False  # a per-batch mean: the Trainer divides by accumulation steps
+
+    def __init__(self, *args: Any, vocab_size: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.vocab_size = vocab_size
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        loss = soft_label_loss(model, inputs, self.vocab_size)
+        return (loss, None) if return_outputs else loss
+
+
+def lora_model(model: Any, settings: LoraSettings) -> Any:
+    """Wrap `model` with the recipe's LoRA adapters (only they train)."""
+    config = LoraConfig(r=settings.r, lora_alpha=settings.alpha, lora_dropout=settings.dropout,
+                        target_modules=list(settings.target_modules), bias="none",
+                        task_type="CAUSAL_LM")
+    return get_peft_model(model, config)
+
+
+def run_finetune(recipe: Recipe, expert: str, samples: Path, output_dir: Path) -> dict[str, Any]:
+    """Train the LoRA adapter on `samples` (samples.jsonl) and save it to `output_dir`."""
+    started = time.time()
+    settings = recipe.train
+    ref = resolve_model(expert)
+    tokenizer = AutoTokenizer.from_pretrained(ref.path)
+    dataset = SoftLabelSteps(samples, settings.max_length)
+    dtype = torch.bfloat16 if settings.bf16 else torch.float32
+    model = lora_model(AutoModelForCausalLM.from_pretrained(ref.path, dtype=dtype), recipe.lora)
+    pad_id = tokenizer.pad_token_id
+    if pad_id is None:
+        pad_id = tokenizer.eos_token_id  # masked out either way
+    args = TrainingArguments(
+        output_dir=str(output_dir / "checkpoints"),
+        per_device_train_batch_size=settings.per_device_batch_size,
+        gradient_accumulation_steps=settings.gradient_accumulation_steps,
+        learning_rate=settings.learning_rate,
+        max_steps=settings.max_steps,
+        bf16=settings.bf16,
+        logging_steps=settings.logging_steps,
+        save_steps=settings.save_steps,
+        save_total_limit=2,
+        seed=settings.seed,
+        report_to="none",
+        remove_unused_columns=False,
+        dataloader_pin_memory=torch.cuda.is_available(),
+    )
+    trainer = SoftLabelKLTrainer(
+        model=model, args=args, train_dataset=dataset, data_collator=LeftPadCollator(pad_id),
+        processing_class=tokenizer, vocab_size=real_vocab_size(tokenizer),
+    )
+    checkpoints = Path(args.output_dir)
+    last = get_last_checkpoint(str(checkpoints)) if checkpoints.is_dir() else None
+    result = trainer.train(resume_from_checkpoint=last)  # a rerun after a kill resumes
+    trainer.save_model(str(output_dir))
+    summary = {
+        "expert": ref.to_json(),
+        "samples": str(samples),
+        "examples": len(dataset),
+        "lora": asdict(recipe.lora),
+        "train": asdict(settings),
+        "resumed_from": last,
+        "train_loss": result.training_loss,
+        "log_history": trainer.state.log_history,
+        "runtime_s": round(time.time() - started, 3),
+    }
+    (output_dir / SUMMARY_FILE).write_text(json.dumps(summary, indent=1))
+    return summary
