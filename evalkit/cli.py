@@ -145,6 +145,8 @@ main.add_command(plan)
 )
 @click.option("--budgets", default=None,
               help="Token budgets for the budget curve, e.g. 1024,2048,4096 (each <= max tokens).")
+@click.option("--grader-config", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="YAML grading policies (see docs/grading.md).")
 def run(
     model: str,
     revision: str | None,
@@ -171,9 +173,11 @@ def run(
     grader_timeout: float,
     output_dir: Path | None,
     budgets: str | None,
+    grader_config: Path | None,
 ) -> None:
     """Generate, grade and score a model on benchmark tasks."""
     from evalkit.engines import EngineOptions
+    from evalkit.grading import GraderConfig, load_grader_config
     from evalkit.report import render_table
     from evalkit.runner import Runner, RunSpec
 
@@ -212,6 +216,7 @@ def run(
         grader_timeout=grader_timeout,
         output_dir=output_dir or Path("evalkit-runs") / _slug(model),
         budgets=_int_list(budgets, "--budgets"),
+        grader_config=load_grader_config(grader_config) if grader_config else GraderConfig(),
         engine_options=EngineOptions(
             tensor_parallel_size=tensor_parallel_size, max_model_len=max_model_len,
             gpu_memory_utilization=gpu_memory_utilization, base_url=base_url,
@@ -514,3 +519,54 @@ def inspect(run_dir: Path, task: str | None, status: str | None, disagree: bool,
         console.print("no sample matches")
         return
     render_samples(views, console)
+
+
+@main.group()
+def release() -> None:
+    """Ship a new checkpoint: train -> evaluate -> gate -> card -> publish (docs/release-run.md)."""
+
+
+_RELEASE_STAGES = click.Choice(["train", "evaluate", "gate", "card", "publish"])
+
+
+@release.command("run")
+@click.argument("recipe", type=click.Path(path_type=Path))
+@click.option("--from", "start", type=_RELEASE_STAGES, default=None,
+              help="Rerun from this stage on; earlier stages must be complete.")
+@click.option("--until", type=_RELEASE_STAGES,
+              default="publish", show_default=True, help="Stop after this stage.")
+@click.option("--dry-run", is_flag=True, help="Everything but the upload; list what would go.")
+@click.option("--run-dir", type=click.Path(path_type=Path), default=None,
+              help="Run folder (default: the recipe's run_dir, else release-runs/<name>).")
+def release_run(recipe: Path, start: str | None, until: str, dry_run: bool,
+                run_dir: Path | None) -> None:
+    """Run RECIPE: exit 0 done, 1 gate failed (nothing published), 2 unusable input."""
+    from evalkit.release.pipeline import ReleaseRun
+    from evalkit.release.release_recipe import load_release_recipe
+
+    outcome = ReleaseRun(load_release_recipe(recipe, run_dir)).run(start, until, dry_run)
+    if outcome.stopped:
+        click.echo(f"{outcome.stopped}: nothing published", err=True)
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--grader-config", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None,
+              help="YAML of grading policies: think_policy, numeric_precision, percent.")
+@click.option("--grader-workers", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--grader-timeout", type=click.FloatRange(min=0.1), default=10.0,
+              show_default=True,
+              help="Wall-clock seconds before a grading job is killed (status timeout).")
+def regrade(run_dir: Path, grader_config: Path | None, grader_workers: int,
+            grader_timeout: float) -> None:
+    """Grade a run's stored samples again (no generation): rewrite results.json, keep the old
+    one as results.prev.json, and print what changed."""
+    from evalkit.grading import load_grader_config
+    from evalkit.regrade import PREVIOUS_RESULTS, regrade_run, render_diff
+
+    config = load_grader_config(grader_config) if grader_config else None
+    diff = regrade_run(run_dir, config, grader_workers, grader_timeout)
+    render_diff(diff, Console(width=160))
+    click.echo(f"wrote {run_dir / 'results.json'} (previous: {run_dir / PREVIOUS_RESULTS})")

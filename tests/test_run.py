@@ -203,3 +203,12 @@ def test_malformed_custom_task_is_an_error_and_keeps_stored_samples(base_args, t
     result = _run([*base_args[:2], "--tasks", f"gsm8k,{bad}", *base_args[4:]])
     assert result.exit_code == 2 and "line 2" in result.output
     assert {p: p.read_text() for p in stored} == stored
+
+
+def test_grader_config_is_applied_and_recorded(base_args, tmp_path):
+    config = tmp_path / "grader.yaml"
+    config.write_text("think_policy: whole_text\npercent: strict\n")
+    result = _run([*base_args, "--grader-config", str(config)])
+    assert result.exit_code == 0, result.output
+    grader = json.loads((tmp_path / "run" / "results.json").read_text())["grader"]
+    assert grader["think_policy"] == "whole_text" and grader["percent"] == "strict"

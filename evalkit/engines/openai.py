@@ -25,7 +25,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-import httpx
+import httpx2
 
 from evalkit.engines import EngineOptions
 from evalkit.engines.base import BatchCallback, GenerationRequest, SamplingConfig
@@ -107,10 +107,12 @@ class OpenAIEngine:
         headers = {"Authorization": f"Bearer {_api_key(options.api_key_env)}"}
         if not options.api_key_env:
             headers = {}
-        self.client = httpx.Client(
+        self.client = httpx2.Client(
             headers=headers,
-            timeout=httpx.Timeout(options.request_timeout_s, connect=10.0),
-            limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
+            timeout=httpx2.Timeout(options.request_timeout_s, connect=10.0),
+            limits=httpx2.Limits(
+                max_connections=concurrency, max_keepalive_connections=concurrency
+            ),
         )
         if api == "chat":
             self.tokenizer: Any = ServerChatTemplate()
@@ -170,7 +172,7 @@ class OpenAIEngine:
         try:
             response = self.client.get(f"{root}/version", timeout=5.0)
             return str(response.json().get("version")) if response.status_code == 200 else None
-        except (httpx.HTTPError, ValueError, AttributeError):
+        except (httpx2.HTTPError, ValueError, AttributeError):
             return None
 
     def _body(self, request: GenerationRequest, sampling: SamplingConfig) -> dict[str, Any]:
@@ -218,7 +220,7 @@ class OpenAIEngine:
                 if body is not None:
                     _check_choice(data)
                 return data
-            except (httpx.TransportError, RetryableError) as err:
+            except (httpx2.TransportError, RetryableError) as err:
                 problem = f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
             except ValueError as err:  # a body that is not JSON: a proxy's error page
                 problem = f"unreadable answer ({err})"

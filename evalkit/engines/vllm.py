@@ -130,6 +130,10 @@ class VLLMEngine:
         }
         if options.tensor_parallel_size == 1:
             kwargs["distributed_executor_backend"] = "uni"
+        if self.on_cpu:
+            # A chunked prefill rewinds the request's random generator, which CPU generators
+            # cannot do (vLLM 0.32 fails on seeded sampling): prompts go in whole on CPU.
+            kwargs["enable_chunked_prefill"] = False
         self.llm = LLM(**{k: v for k, v in kwargs.items() if v is not None})
         self.kwargs = {k: v for k, v in kwargs.items() if k != "model"}
         scheduler = self.llm.llm_engine.vllm_config.scheduler_config

@@ -1,13 +1,16 @@
 """Find the final answer in a model completion: a cascade of pure, ordered rules.
 
-Reasoning traces are cut first: only the text after the last ``</think>`` is searched (the whole
-text if nothing follows it); a ``<think>`` that is never closed means the model stopped while
-thinking, and nothing is extracted (see :func:`unclosed_think`).
+Reasoning traces are cut first (``think_policy="after_close"``, the default): only the text
+after the last ``</think>`` is searched (the whole text if nothing follows it); a ``<think>``
+that is never closed means the model stopped while thinking, and nothing is extracted (see
+:func:`unclosed_think`). ``think_policy="whole_text"`` ignores think tags and searches it all.
 
 Math answers (first rule that fires wins; each names itself in the returned rule):
 
 ``boxed``        the last complete ``\\boxed{...}`` / ``\\fbox{...}`` (nested braces), or
-                 ``\\boxed 5`` without braces
+                 ``\\boxed 5`` without braces; boxes listed together at the end
+                 (``\\boxed{3}, \\boxed{5}``, ``$x=\\boxed{2}$ or $x=\\boxed{-2}$``) are joined
+                 into one answer set ``3, 5`` (OlympiadBench multi-answer problems)
 ``answer_is``    the last "the answer is X", "final answer is: X", "Answer: X", "**Answer:** X"
 ``bold``         the last ``**X**`` on the last non-empty line, when X looks like math
 ``gsm8k_hash``   ``#### N``
@@ -37,6 +40,10 @@ _THINK_CLOSE = "</think>"
 
 _BOX_COMMAND = re.compile(r"\\(?:boxed|fbox)(?![A-Za-z])")
 _BOX_BARE = re.compile(r"\s+([^\s$]+)")
+_BOX_SEPARATOR = re.compile(
+    r"(?:\\quad|\\text\{\s*(?:and|or)\s*\}|\b(?:and|or)\b|[\s$,;])*"
+    r"(?:[A-Za-z](?:_\{?\w+\}?)?\s*=\s*)?"
+)
 _ANSWER_PHRASE = re.compile(r"(?i:\banswer(?:\s+is\b\s*:?|\s*\**\s*:))")
 # What follows an answer phrase: display math (may span lines) or the rest of the line.
 _PHRASE_TAIL = re.compile(r"\s*\**(\$\$.*?\$\$|\\\[.*?\\\]|[^\n]*)", re.DOTALL)
@@ -65,11 +72,16 @@ def final_section(text: str) -> str:
     return tail if closed and tail.strip() else text
 
 
-def extract_answer(text: str, answer_kind: str = "math") -> tuple[str | None, str | None]:
+def extract_answer(
+    text: str, answer_kind: str = "math", think_policy: str = "after_close"
+) -> tuple[str | None, str | None]:
     """Return ``(answer, rule)`` from the first rule that fires, or ``(None, None)``."""
-    if unclosed_think(text):
+    if think_policy == "whole_text":
+        section = text.replace(_THINK_OPEN, " ").replace(_THINK_CLOSE, " ")
+    elif unclosed_think(text):
         return None, None
-    section = final_section(text)
+    else:
+        section = final_section(text)
     rules = _CHOICE_RULES if answer_kind == "choice" else _MATH_RULES
     for name, rule in rules:
         answer = rule(section)
@@ -89,15 +101,35 @@ def tidy(raw: str) -> str:
 
 
 def _last_box(text: str) -> str | None:
-    """The content of the last complete, non-empty box command."""
+    """The content of the last complete, non-empty box command, joined with the boxes listed
+    just before it (only separators between them: ", ", " and ", "$ or $x=")."""
     end = len(text)
+    listed: list[str] = []
+    after = -1  # where the box after the current one starts (-1: none found yet)
     for command in reversed(list(_BOX_COMMAND.finditer(text))):
         content = _box_content(text, command.end(), end)
         if content is None:
             end = command.start()  # an earlier box reaching this one cannot close either
-        elif content.strip():
-            return content
-    return None
+            continue
+        if not content.strip():
+            continue
+        close = _box_end(text, command.end(), end)
+        if listed and not _BOX_SEPARATOR.fullmatch(text, close, after):
+            break
+        listed.append(content.strip())
+        after = end = command.start()
+    return ", ".join(reversed(listed)) or None
+
+
+def _box_end(text: str, start: int, end: int) -> int:
+    """Where the (closed) box whose command name ends at ``start`` ends."""
+    depth = 0
+    for index in range(start, end):
+        depth += {"{": 1, "}": -1}.get(text[index], 0)
+        if depth == 0 and text[index] == "}":
+            return index + 1
+    bare = _BOX_BARE.match(text, start, end)
+    return bare.end() if bare else end
 
 
 def _box_content(text: str, start: int, end: int) -> str | None:

@@ -6,13 +6,15 @@ import json
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from types import TracebackType
 
 from evalkit.errors import EvalkitError
+from evalkit.grading.config import GraderConfig
 from evalkit.grading.extract import extract_answer, unclosed_think
 from evalkit.grading.judge import judge_choice, judge_math
 from evalkit.grading.pool import Job, Judge, JudgePool, Verdict, run_judge
-from evalkit.grading.version import CACHE_NAMESPACE, DEFAULT_TIMEOUT_S, grader_info
+from evalkit.grading.version import DEFAULT_TIMEOUT_S, cache_namespace, grader_info
 from evalkit.records import Grade
 
 ANSWER_KINDS = ("math", "choice")
@@ -35,15 +37,20 @@ class GradeRequest:
             )
 
 
-def cache_key(gold: str, answer: str, answer_kind: str) -> str:
+def cache_key(
+    gold: str, answer: str, answer_kind: str, namespace: str | None = None
+) -> str:
     """The key of a verdict in the cache: a JSON string that names the grader and library
-    versions (see :data:`~evalkit.grading.version.CACHE_NAMESPACE`)."""
-    return json.dumps([CACHE_NAMESPACE, answer_kind, gold, answer], ensure_ascii=False)
+    versions and the judging policies (see :func:`~evalkit.grading.version.cache_namespace`;
+    the default config's namespace when ``namespace`` is None)."""
+    return json.dumps(
+        [namespace or cache_namespace(), answer_kind, gold, answer], ensure_ascii=False
+    )
 
 
-def unanswered(request: GradeRequest) -> Grade:
+def unanswered(request: GradeRequest, think_policy: str = "after_close") -> Grade:
     """The grade of a completion with no extractable answer: truncated or no_answer."""
-    if unclosed_think(request.text):
+    if think_policy == "after_close" and unclosed_think(request.text):
         return Grade("truncated", detail="the <think> block was never closed")
     if request.finish_reason == "length":
         return Grade("truncated", detail="hit the length limit before a final answer")
@@ -62,6 +69,9 @@ class Grader:
     reuse verdicts across runs, and save it afterwards. ``judge`` replaces the math judge (a
     module-level function, since workers receive it by pickling); tests use it to inject hangs
     and crashes. Its verdicts share the cache keys of the default judge.
+
+    ``config`` chooses the think, numeric-precision and percent policies
+    (:class:`~evalkit.grading.config.GraderConfig`); cache keys name the judging policies.
     """
 
     def __init__(
@@ -70,18 +80,25 @@ class Grader:
         timeout_s: float = DEFAULT_TIMEOUT_S,
         cache: dict[str, str] | None = None,
         *,
-        judge: Judge = judge_math,
+        judge: Judge | None = None,
+        config: GraderConfig | None = None,
     ):
         if workers < 0 or timeout_s <= 0:
             raise EvalkitError("the grader needs workers >= 0 and timeout_s > 0")
         self.timeout_s = timeout_s
+        self.config = config or GraderConfig()
         self.cache = {} if cache is None else cache
+        if judge is None:
+            judge = partial(
+                judge_math, precision=self.config.numeric_precision, percent=self.config.percent
+            )
         self._judge = judge
+        self._namespace = cache_namespace(self.config)
         self._pool = JudgePool(judge, workers, timeout_s) if workers else None
 
     def info(self) -> dict[str, str]:
         """Provenance of this grader's verdicts (see :func:`grader_info`)."""
-        return grader_info(self.timeout_s)
+        return grader_info(self.timeout_s, self.config)
 
     def grade(
         self,
@@ -90,7 +107,8 @@ class Grader:
     ) -> list[Grade]:
         """Grade every request; ``progress(k)`` is called as ``k`` more are done."""
         report = progress or _ignore
-        found = [extract_answer(r.text, r.answer_kind) for r in requests]
+        policy = self.config.think_policy
+        found = [extract_answer(r.text, r.answer_kind, policy) for r in requests]
         answers = {i: answer for i, (answer, _) in enumerate(found) if answer is not None}
         if len(answers) < len(requests):
             report(len(requests) - len(answers))
@@ -99,7 +117,7 @@ class Grader:
         return [
             Grade(verdicts[i].status, answer, rule, verdicts[i].detail)
             if i in verdicts
-            else unanswered(request)
+            else unanswered(request, policy)
             for i, (request, (answer, rule)) in enumerate(zip(requests, found, strict=True))
         ]
 
@@ -136,7 +154,7 @@ class Grader:
     ) -> list[Verdict]:
         """Verdicts on (gold, answer, answer_kind) triples, each distinct triple judged once:
         from the cache, by letter, or in the pool. ``progress(k)`` as ``k`` more are decided."""
-        keys = [cache_key(*question) for question in questions]
+        keys = [cache_key(*question, self._namespace) for question in questions]
         decided: dict[str, Verdict] = {}
         jobs: dict[str, Job] = {}
         for (gold, answer, answer_kind), key in zip(questions, keys, strict=True):

@@ -11,9 +11,15 @@ settings) after a light normalisation of both sides:
   ``12.5%`` == ``12.5``, while ``9%`` != ``0.09``. (math-verify alone treats ``9%`` as equal to
   both ``9`` and ``0.09`` but ``12.5%`` as unequal to ``12.5``; benchmarks state percentages as
   the number before the sign, which this policy follows consistently.)
-* Numeric tolerance (math-verify's defaults): when either side is a decimal, both are rounded to
-  6 decimal places before comparing (``2.5`` == ``2.5000004``, ``1/3`` == ``0.3333333``,
-  ``1/3`` != ``0.3333``); integers, fractions and symbolic expressions compare exactly.
+  With ``percent="strict"`` a trailing percent means "divided by 100" on both sides instead:
+  ``9%`` == ``0.09`` and ``9%`` != ``9``.
+* Numeric tolerance (``precision``, default 6): when either side is a decimal, math-verify
+  rounds both to ``precision`` decimal places before comparing (``2.5`` == ``2.5000004``,
+  ``1/3`` == ``0.3333333``, ``1/3`` != ``0.3333``); integers, fractions and symbolic
+  expressions compare exactly. Rounding to decimal places makes all tiny numbers equal
+  (math-verify alone says ``1/2004!`` == ``1/2006!``, ``10^{-30}`` == ``10^{-31}``,
+  ``0.0000001`` == ``0.0000002``), so an equality of two numbers is kept only if they also
+  agree to a relative ``10**(1 - precision)`` (:func:`numbers_agree`).
 
 math-verify's own SIGALRM timeouts are switched off here: the caller bounds each judgement
 with a wall-clock deadline (see :mod:`evalkit.grading.pool`), which also lets these functions
@@ -27,12 +33,14 @@ from __future__ import annotations
 import logging
 import re
 
+import sympy
 from math_verify import parse, verify
 
 from evalkit.errors import EvalkitError
 from evalkit.grading.normalise import canonical_number, unwrap_math
 
 _PERCENT = re.compile(r"\s*\\?%$")
+DEFAULT_PRECISION = 6
 _CHOICE = re.compile(r"\(?([A-Ja-j])\)?")
 
 
@@ -47,26 +55,48 @@ for _name in ("math_verify.parser", "math_verify.grader"):
     logging.getLogger(_name).addFilter(_DropTimeoutDisabledWarning())
 
 
-def normalise_answer(text: str) -> str:
+def normalise_answer(text: str, percent: str = "strip") -> str:
     """Apply the delimiter, percent and number policies above to one answer string."""
-    text = _PERCENT.sub("", unwrap_math(text))
-    return canonical_number(text) or text
+    text = unwrap_math(text)
+    stripped = _PERCENT.sub("", text)
+    if percent == "strict" and stripped != text:
+        return f"\\frac{{{canonical_number(stripped) or stripped}}}{{100}}"
+    return canonical_number(stripped) or stripped
 
 
-def parse_answer(text: str) -> list:
+def parse_answer(text: str, percent: str = "strip") -> list:
     """Parse one answer with math-verify: as LaTeX math first, then as plain text."""
-    text = normalise_answer(text)
+    text = normalise_answer(text, percent)
     if not text:
         return []
     return parse(f"${text}$", parsing_timeout=None) or parse(text, parsing_timeout=None)
 
 
-def judge_math(gold: str, answer: str) -> bool:
+def numbers_agree(gold: object, answer: object, precision: int = DEFAULT_PRECISION) -> bool:
+    """False only if both are numbers whose relative difference exceeds
+    ``10**(1 - precision)``; anything that is not a pair of numbers agrees."""
+    if not (isinstance(gold, sympy.Expr) and isinstance(answer, sympy.Expr)):
+        return True
+    if not (gold.is_number and answer.is_number):
+        return True
+    a, b = sympy.N(gold, 30), sympy.N(answer, 30)
+    if not (a.is_finite and b.is_finite):
+        return True
+    scale = max(abs(a), abs(b))
+    return bool(scale == 0 or abs(a - b) <= sympy.Float(10) ** (1 - precision) * scale)
+
+
+def judge_math(
+    gold: str, answer: str, precision: int = DEFAULT_PRECISION, percent: str = "strip"
+) -> bool:
     """True if ``answer`` is mathematically equal to ``gold``; raises if the gold is unusable."""
-    gold_parsed = parse_answer(gold)
+    gold_parsed = parse_answer(gold, percent)
     if not gold_parsed:
         raise EvalkitError(f"the gold answer {gold!r} could not be parsed; fix it in the task")
-    return verify(gold_parsed, parse_answer(answer), timeout_seconds=None)
+    answer_parsed = parse_answer(answer, percent)
+    if not verify(gold_parsed, answer_parsed, float_rounding=precision, timeout_seconds=None):
+        return False
+    return numbers_agree(gold_parsed[0], answer_parsed[0], precision)
 
 
 def judge_choice(gold: str, answer: str) -> bool:

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from importlib.metadata import version
 
-# Bump whenever a change to extraction or judging can change a verdict. Cache keys name it and
-# the library versions (CACHE_NAMESPACE), so stale cached verdicts are never reused.
-GRADER_VERSION = "evalkit-grader/1"
+from evalkit.grading.config import GraderConfig
+
+# Bump whenever a change to extraction or judging can change a verdict. Cache keys name it, the
+# library versions and the judging policies (cache_namespace), so stale verdicts are never reused.
+GRADER_VERSION = "evalkit-grader/2"  # 2: relative guard on numbers, joined answer boxes
 
 DEFAULT_TIMEOUT_S = 10.0
 
 
-def grader_info(timeout_s: float = DEFAULT_TIMEOUT_S) -> dict[str, str]:
-    """Provenance of the grading, for results files."""
+def grader_info(
+    timeout_s: float = DEFAULT_TIMEOUT_S, config: GraderConfig | None = None
+) -> dict[str, str]:
+    """Provenance of the grading, for results files: versions and the policies in force."""
+    policies = (config or GraderConfig()).to_json()
     return {
         "name": "math-verify",
         "grader_version": GRADER_VERSION,
@@ -20,9 +25,15 @@ def grader_info(timeout_s: float = DEFAULT_TIMEOUT_S) -> dict[str, str]:
         "latex2sympy2_extended": version("latex2sympy2_extended"),
         "sympy": version("sympy"),
         "timeout_s": f"{timeout_s:g}",
+        **{name: str(value) for name, value in policies.items()},
     }
 
 
-CACHE_NAMESPACE = " ".join(
-    f"{name}={value}" for name, value in grader_info().items() if name not in ("name", "timeout_s")
-)
+def cache_namespace(config: GraderConfig | None = None) -> str:
+    """What a cached verdict depends on besides its (gold, answer, kind): grader and library
+    versions and the judging policies (the think policy only changes extraction)."""
+    return " ".join(
+        f"{name}={value}"
+        for name, value in grader_info(config=config).items()
+        if name not in ("name", "timeout_s", "think_policy")
+    )

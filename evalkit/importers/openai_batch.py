@@ -47,7 +47,11 @@ class OpenAIBatchAdapter(Adapter):
             if failure is not None:
                 yield ExternalRow(where, None, problem_id, task=task or None, error=failure)
                 continue
-            body = row["response"]["body"]
+            body = row["response"].get("body")
+            if not isinstance(body, dict):
+                raise EvalkitError(
+                    f"{where}: response has no body object; give the Batch API output file"
+                )
             if not self.settings:
                 self.settings.update(
                     {k: body[k] for k in ("model", "system_fingerprint") if body.get(k)}

@@ -211,6 +211,12 @@ def _rows(adapter: Adapter, path: Path) -> Iterator[ExternalRow]:
                 f"{path} looks like {other} output, not {adapter.name}: pass --format {other}"
             ) from None
         raise err
+    other = sniff_format(path)
+    if adapter.name == "jsonl" and adapter.options.response is None and other is not None:
+        raise EvalkitError(  # e.g. a Qwen2.5-Math file: its "response" is a stringified list
+            f"{path} looks like {other} output: pass --format {other}, or --response-field to "
+            "read it as generic jsonl"
+        )
     yield first
     yield from rows
 

@@ -1,12 +1,12 @@
 """Integration tests with the real vLLM (CPU build): run under .venv-vllm, never the main venv.
 
 bash scripts/setup_vllm.sh creates .venv-vllm; tests/test_engine_vllm_integration.py runs
-`.venv-vllm/bin/python -m pytest tests/vllm` from the main suite.
+`.venv-vllm/bin/python -m pytest tests/vllm_cpu` from the main suite.
 """
 
 from __future__ import annotations
 
-import importlib.util
+import importlib.metadata
 import os
 import signal
 import socket
@@ -17,13 +17,28 @@ from pathlib import Path
 
 import pytest
 
-if importlib.util.find_spec("vllm") is None:  # collected by the main venv's pytest: not ours
+
+def vllm_installed() -> bool:
+    """Whether this interpreter has vLLM (a `vllm` folder on sys.path is not enough)."""
+    for name in ("vllm-cpu", "vllm"):
+        try:
+            importlib.metadata.version(name)
+            return True
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    return False
+
+
+if not vllm_installed():  # collected by the main venv's pytest: run through the wrapper instead
     collect_ignore_glob = ["test_*.py"]
 
 # 1 GiB of KV cache is plenty for SmolLM2-135M at these lengths and keeps the tests light.
 os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
 MAX_MODEL_LEN = 1024
 SERVER_START_S = 900
+# `vllm serve` itself: vllm-cpu's `vllm` script looks up the version of a package named "vllm"
+# and fails, so the same server is started through its module.
+SERVE = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model"]
 
 
 @pytest.fixture(scope="session")
@@ -57,12 +72,11 @@ class VLLMServer:
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
-        import httpx
+        import httpx2
 
-        vllm = Path(sys.executable).with_name("vllm")
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(
-                [str(vllm), "serve", self.model, "--host", "127.0.0.1", "--port", str(self.port),
+                [*SERVE, self.model, "--host", "127.0.0.1", "--port", str(self.port),
                  "--dtype", "float32", "--max-model-len", str(MAX_MODEL_LEN), "--enforce-eager",
                  "--seed", "0", "--disable-log-stats"],
                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
@@ -72,9 +86,9 @@ class VLLMServer:
             if self.process.poll() is not None:
                 raise RuntimeError(f"vllm serve exited: see {self.log}")
             try:
-                if httpx.get(f"{self.url}/models", timeout=2).status_code == 200:
+                if httpx2.get(f"{self.url}/models", timeout=2).status_code == 200:
                     return
-            except httpx.HTTPError:
+            except httpx2.HTTPError:
                 pass
             time.sleep(1)
         self.kill()

@@ -1,0 +1,69 @@
+"""The grading policies a user may choose, and reading them from a YAML file.
+
+``think_policy``       ``after_close`` (default): grade only the text after the last
+                       ``</think>``, and call a never-closed ``<think>`` ``truncated``;
+                       ``whole_text``: ignore think tags and search the whole completion.
+``numeric_precision``  digits of numeric agreement (default 6): math-verify rounds decimals to
+                       this many decimal places, and evalkit also requires numbers to agree to
+                       within a relative ``10**(1 - numeric_precision)``, so tiny unequal values
+                       (``1/2004!`` and ``1/2006!``) are not equal after rounding both to 0.
+``percent``            ``strip`` (default): a trailing ``%`` is dropped on both sides, so ``9%``
+                       equals ``9``; ``strict``: ``N%`` means ``N/100`` on both sides, so ``9%``
+                       equals ``0.09`` and ``9%`` but not ``9``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from evalkit.errors import EvalkitError
+
+THINK_POLICIES = ("after_close", "whole_text")
+PERCENT_POLICIES = ("strip", "strict")
+
+
+@dataclass(frozen=True)
+class GraderConfig:
+    """How answers are extracted and compared (see the module docstring)."""
+
+    think_policy: str = "after_close"
+    numeric_precision: int = 6
+    percent: str = "strip"
+
+    def __post_init__(self) -> None:
+        if self.think_policy not in THINK_POLICIES:
+            raise EvalkitError(
+                f"think_policy {self.think_policy!r} is unknown; use one of "
+                f"{', '.join(THINK_POLICIES)}"
+            )
+        if self.percent not in PERCENT_POLICIES:
+            raise EvalkitError(
+                f"percent {self.percent!r} is unknown; use one of {', '.join(PERCENT_POLICIES)}"
+            )
+        if not isinstance(self.numeric_precision, int) or not 1 <= self.numeric_precision <= 15:
+            raise EvalkitError("numeric_precision must be an integer from 1 to 15")
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def load_grader_config(path: Path) -> GraderConfig:
+    """Read a grader config from a YAML mapping; unknown keys are refused."""
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as err:
+        raise EvalkitError(f"cannot read the grader config {path}: {err}") from err
+    if not isinstance(data, dict):
+        raise EvalkitError(f"the grader config {path} must be a YAML mapping of policy: value")
+    known = {f.name for f in fields(GraderConfig)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise EvalkitError(
+            f"the grader config {path} has unknown keys {', '.join(unknown)}; "
+            f"known keys: {', '.join(sorted(known))}"
+        )
+    return GraderConfig(**data)

@@ -1,0 +1,335 @@
+"""`evalkit release run`: train -> evaluate -> gate -> card -> publish in one run folder.
+
+```
+RUN_DIR/train/       the training pipeline's own files (it resumes its own steps)
+RUN_DIR/model/       the checkpoint to ship: weights, config, tokenizer; later also README.md
+                     (the card), results.json and training_recipe.yaml -- the uploaded folder
+RUN_DIR/evaluate/    the `evalkit run` folder of RUN_DIR/model (samples, grades, results.json)
+RUN_DIR/gate/        the gate's markdown summary
+RUN_DIR/done/        one marker per complete stage: the fingerprint of its settings chained with
+                     the fingerprint of the stage before it
+```
+
+A stage whose marker matches its settings is skipped, so a failed upload is retried without
+retraining or re-evaluating; changing a setting reruns that stage and every later one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from rich.console import Console
+
+from evalkit.errors import EvalkitError
+
+from .release_recipe import ReleaseRecipe, json_safe
+
+STAGES = ("train", "evaluate", "gate", "card", "publish")
+# Files of a saved checkpoint that ship; trainer logs, optimizer states and checkpoints do not.
+MODEL_FILES = ("config.json", "generation_config.json", "*.safetensors",
+               "model.safetensors.index.json", "tokenizer*", "special_tokens_map.json",
+               "added_tokens.json", "vocab.json", "merges.txt", "chat_template.jinja")
+
+
+@dataclass(frozen=True)
+class StageResult:
+    stage: str
+    skipped: bool
+    summary: dict[str, Any]
+
+
+@dataclass
+class Outcome:
+    """What one `release run` did, stage by stage, and why it stopped early if it did."""
+
+    stages: list[StageResult] = field(default_factory=list)
+    stopped: str | None = None
+
+
+class ReleaseRun:
+    """Runs the stages of one release recipe over its run folder."""
+
+    def __init__(self, recipe: ReleaseRecipe, console: Console | None = None) -> None:
+        self.recipe = recipe
+        self.root = recipe.run_dir
+        self.model_dir = self.root / "model"
+        self.eval_dir = self.root / "evaluate"
+        self.console = console or Console(width=120)
+        self._training: Any = None
+
+    def echo(self, line: str) -> None:
+        self.console.print(line, markup=False, highlight=False)
+
+    def run(self, start: str | None = None, until: str = "publish",
+            dry_run: bool = False) -> Outcome:
+        """Run the stages from `start` (default: the first) to `until`.
+
+        Without `start`, complete stages are skipped; with it, the stages from `start` on run
+        again, on the outputs of the earlier ones (which must be complete with this recipe).
+        """
+        for name in (start or STAGES[0], until):
+            if name not in STAGES:
+                raise EvalkitError(f"unknown stage {name!r}: one of {', '.join(STAGES)}")
+        first, last = STAGES.index(start or STAGES[0]), STAGES.index(until)
+        if first > last:
+            raise EvalkitError(f"--from {start} comes after --until {until}")
+        for earlier in STAGES[:first]:
+            if not self.is_complete(earlier):
+                raise EvalkitError(
+                    f"stage {earlier} is not complete with this recipe in {self.root}: "
+                    f"run without --from {start} (or with --from {earlier})"
+                )
+        outcome = Outcome()
+        for stage in STAGES[first:last + 1]:
+            if start is None and self.is_complete(stage):
+                result = StageResult(stage, True, self._marker(stage)["summary"])
+            else:
+                self.echo(f"{stage}: running")
+                summary = self._publish(dry_run) if stage == "publish" else getattr(
+                    self, f"_{stage}")()
+                if summary.get("passed", True) and not summary.get("dry_run"):
+                    self._mark(stage, summary)
+                result = StageResult(stage, False, summary)
+            outcome.stages.append(result)
+            state = "skipped (complete)" if result.skipped else "done"
+            self.echo(f"{stage}: {'dry run' if result.summary.get('dry_run') else state}")
+            if not result.summary.get("passed", True):
+                outcome.stopped = "gate failed: " + "; ".join(result.summary["failed"])
+                break
+        return outcome
+
+    # -- markers ---------------------------------------------------------------------------
+
+    def fingerprint(self, stage: str) -> str:
+        """sha256 of the stage's settings and the fingerprint of the stage before it."""
+        index = STAGES.index(stage)
+        upstream = self._marker(STAGES[index - 1])["fingerprint"] if index else None
+        payload = json.dumps([stage, self._settings(stage), upstream], sort_keys=True)
+        return hashlib.sha256(payload.encode()).hexdigest()
+
+    def is_complete(self, stage: str) -> bool:
+        index = STAGES.index(stage)
+        if index and not self.is_complete(STAGES[index - 1]):
+            return False
+        path = self._marker_path(stage)
+        return path.is_file() and json.loads(path.read_text())["fingerprint"] == self.fingerprint(
+            stage)
+
+    def _marker_path(self, stage: str) -> Path:
+        return self.root / "done" / f"{stage}.json"
+
+    def _marker(self, stage: str) -> dict[str, Any]:
+        path = self._marker_path(stage)
+        if not path.is_file():
+            raise EvalkitError(f"stage {stage} has not run in {self.root}")
+        return json.loads(path.read_text())
+
+    def _mark(self, stage: str, summary: dict[str, Any]) -> None:
+        path = self._marker_path(stage)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"stage": stage, "fingerprint": self.fingerprint(stage),
+                                   "summary": summary}, indent=1))
+        os.replace(tmp, path)
+
+    def _settings(self, stage: str) -> Any:
+        recipe = self.recipe
+        if stage == "train":
+            return {"pipeline": recipe.train.pipeline, "recipe": self.training_settings()}
+        if stage == "evaluate":
+            return recipe.section("evaluate")
+        if stage == "gate":
+            return {"rules": self._policy_rules(), "baseline": _file_sha256(recipe.gate.baseline)}
+        if stage == "card":
+            return {"card": recipe.section("card"), "repo_id": recipe.publish.repo_id}
+        return recipe.section("publish")
+
+    # -- train -------------------------------------------------------------------------------
+
+    def training(self) -> Any:
+        """The training recipe after the release recipe's overrides, with work_dir in RUN_DIR."""
+        if self._training is None:
+            train = self.recipe.train
+            overrides = [f"{key}={json.dumps(value)}" for key, value in train.set.items()]
+            if train.pipeline == "distill":
+                from evalkit.training.distill.recipe import load_recipe
+
+                work = self.root / "train"
+                self._training = load_recipe(train.recipe, [*overrides, f"work_dir={work}"])
+            else:
+                from evalkit.training.lightr.recipe import load_recipe as load_lightr
+
+                self._training = load_lightr(Path(train.recipe), overrides)
+        return self._training
+
+    def training_settings(self) -> dict[str, Any]:
+        """The resolved training recipe as data, without where its files go."""
+        recipe = self.training()
+        if self.recipe.train.pipeline == "distill":
+            from dataclasses import fields
+
+            return {f.name: recipe.section(f.name) for f in fields(recipe) if f.name != "work_dir"}
+        return json_safe(recipe.to_json())
+
+    def _train(self) -> dict[str, Any]:
+        if self.recipe.train.pipeline == "distill":
+            checkpoint, counts = self._train_distill()
+        else:
+            checkpoint, counts = self._train_lightr()
+        copied = export_model(checkpoint, self.model_dir)
+        return {"checkpoint": str(checkpoint.relative_to(self.root)), "files": copied,
+                "counts": counts}
+
+    def _train_distill(self) -> tuple[Path, dict[str, Any]]:
+        from evalkit.training.distill.pipeline import Pipeline
+        from evalkit.training.distill.workdir import STEPS
+
+        pipeline = Pipeline(self.training())
+        counts = {}
+        for step in STEPS:
+            result = pipeline.step(step)
+            self.echo(f"  distill {step}: {'skipped (complete)' if result.skipped else 'done'}")
+            counts[step] = result.counts
+        return pipeline.work.stage_dir("stage2"), counts
+
+    def _train_lightr(self) -> tuple[Path, dict[str, Any]]:
+        from evalkit.training.lightr.finetune import run_finetune
+        from evalkit.training.lightr.merge import merge_adapter
+        from evalkit.training.lightr.sampler import run_sampling
+
+        recipe, work = self.training(), self.root / "train"
+        sampled = run_sampling(recipe, recipe.expert, recipe.amateur, work / "sampling")
+        self.echo(f"  lightr sample: {sampled['totals']['kept']} steps kept")
+        tuned = run_finetune(recipe, recipe.expert, work / "sampling" / "samples.jsonl",
+                             work / "adapter")
+        self.echo(f"  lightr finetune: mean loss {tuned['train_loss']:.4f}")
+        merge_adapter(recipe.expert, work / "adapter", work / "merged", recipe.merge.dtype)
+        self.echo("  lightr merge: done")
+        return work / "merged", {"sample": sampled["totals"], "examples": tuned["examples"],
+                                 "train_loss": tuned["train_loss"]}
+
+    # -- evaluate ----------------------------------------------------------------------------
+
+    def _evaluate(self) -> dict[str, Any]:
+        from evalkit.runner import Runner, RunSpec
+
+        e = self.recipe.evaluate
+        spec = RunSpec(
+            model=str(self.model_dir), tasks=list(e.tasks), output_dir=self.eval_dir,
+            engine=e.engine, prompt=e.prompt, n=e.n, ks=list(e.k), temperature=e.temperature,
+            top_p=e.top_p, max_tokens=e.max_tokens, seed=e.seed, limit=e.limit,
+            batch_size=e.batch_size, dtype=e.dtype, grader_workers=e.grader_workers,
+            grader_timeout=e.grader_timeout, preset=e.preset,
+        )
+        results = Runner(spec).run()
+        return {task: {m["metric"]: m["value"] for m in block["metrics"]}
+                for task, block in results["tasks"].items()}
+
+    # -- gate --------------------------------------------------------------------------------
+
+    def _policy_rules(self) -> list[dict[str, Any]]:
+        gate = self.recipe.gate
+        if gate.rules is not None:
+            return gate.rules
+        try:
+            return yaml.safe_load(gate.policy.read_text(encoding="utf-8")).get("rules")
+        except (OSError, AttributeError, yaml.YAMLError) as err:
+            raise EvalkitError(f"cannot read policy {gate.policy}: fix the file "
+                               "(see docs/ci-gate.md)") from err
+
+    def _gate(self) -> dict[str, Any]:
+        from .gate import run_gate
+        from .policy import load_policy
+        from .summary import render_table, write_summaries
+
+        folder = self.root / "gate"
+        folder.mkdir(parents=True, exist_ok=True)
+        policy_path = folder / "policy.yaml"
+        policy_path.write_text(yaml.safe_dump({"rules": self._policy_rules()}, sort_keys=False))
+        report = run_gate(load_policy(policy_path), self.eval_dir / "results.json",
+                          self.recipe.gate.baseline)
+        render_table(report, self.console)
+        write_summaries(report, folder / "summary.md")
+        return {"passed": report.passed,
+                "failed": [f"{v.rule} = {v.value}, needs {v.threshold}"
+                           for v in report.verdicts if not v.passed]}
+
+    # -- card --------------------------------------------------------------------------------
+
+    def _card(self) -> dict[str, Any]:
+        from .card import CardOptions, write_card
+
+        card = self.recipe.card
+        shutil.copyfile(self.eval_dir / "results.json", self.model_dir / "results.json")
+        recipe_file = self.model_dir / "training_recipe.yaml"
+        recipe_file.write_text(yaml.safe_dump(
+            {"pipeline": self.recipe.train.pipeline, **self.training_settings()},
+            sort_keys=False, allow_unicode=True))
+        options = CardOptions(
+            model_name=card.model_name or self.recipe.publish.repo_id, license=card.license,
+            base_model=tuple(card.base_model), datasets=tuple(card.datasets),
+            tags=tuple(card.tags), recipe=recipe_file, source_url=card.source_url,
+        )
+        path = write_card(self.model_dir, [self.eval_dir / "results.json"], options)
+        return {"card": str(path.relative_to(self.root))}
+
+    # -- publish -----------------------------------------------------------------------------
+
+    def _publish(self, dry_run: bool = False) -> dict[str, Any]:
+        from . import publish as hub
+
+        settings = self.recipe.publish
+        plan = hub.upload_plan(self.model_dir)
+        hub.check_model_folder(self.model_dir, plan)
+        total = sum(f.size for f in plan)
+        verb = "would upload" if dry_run else "uploading"
+        self.echo(f"{verb} {len(plan)} files ({total:,} bytes) to {settings.repo_id}"
+                  f"{' (private)' if settings.private else ''}:")
+        for f in plan:
+            self.echo(f"  {f.size:>14,}  {f.path}")
+        files = [f.path for f in plan]
+        if dry_run:
+            self.echo("dry run: nothing uploaded")
+            return {"dry_run": True, "files": files}
+        # An earlier attempt may have created the repo before its upload failed.
+        attempt = self.root / "done" / "publish.attempt"
+        retry = attempt.is_file() and attempt.read_text() == settings.repo_id
+        attempt.parent.mkdir(parents=True, exist_ok=True)
+        attempt.write_text(settings.repo_id)
+        url = hub.publish(self.model_dir, settings.repo_id, private=settings.private,
+                          exist_ok=settings.exist_ok or retry,
+                          commit_message=settings.commit_message)
+        attempt.unlink()
+        self.echo(f"published: {url}")
+        return {"url": url, "files": files}
+
+
+def export_model(checkpoint: Path, model_dir: Path) -> list[str]:
+    """Copy the checkpoint's shippable files (MODEL_FILES) into a fresh `model_dir`."""
+    names = sorted({p.name for pattern in MODEL_FILES for p in checkpoint.glob(pattern)
+                    if p.is_file()})
+    if not any(name.endswith(".safetensors") for name in names):
+        raise EvalkitError(f"training wrote no safetensors weights to {checkpoint}")
+    if model_dir.exists():
+        shutil.rmtree(model_dir)
+    model_dir.mkdir(parents=True)
+    for name in names:
+        shutil.copy2(checkpoint / name, model_dir / name)
+    return names
+
+
+def _file_sha256(path: Path | None) -> str | None:
+    if path is None:
+        return None
+    if path.is_dir():
+        path = path / "results.json"
+    if not path.is_file():
+        raise EvalkitError(f"baseline results {path} does not exist: fix gate.baseline")
+    return hashlib.sha256(path.read_bytes()).hexdigest()
