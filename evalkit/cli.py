@@ -11,23 +11,17 @@ from rich.table import Table
 
 from evalkit import __version__
 from evalkit.errors import EvalkitError
+from evalkit.importers.cli import grade_command, import_command
 from evalkit.models import DEFAULT_MODEL
+from evalkit.options import int_list
 from evalkit.prompts import PRESETS
+from evalkit.records import GRADE_STATUSES
+from evalkit.release.cli import card, gate, leaderboard, publish, release
 from evalkit.stats_cli import compare, plan
+from evalkit.training.cli import train
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
-
-
-def _int_list(value: str | None, option: str = "--k") -> list[int]:
-    if not value:
-        return []
-    try:
-        return [int(part) for part in value.split(",") if part.strip()]
-    except ValueError as err:
-        raise EvalkitError(
-            f"{option} expects comma-separated integers like 1,8, got {value!r}"
-        ) from err
 
 
 class EvalkitGroup(click.Group):
@@ -53,8 +47,9 @@ def main() -> None:
     """Evaluate, gate and publish small math-reasoning models."""
 
 
-main.add_command(compare)
-main.add_command(plan)
+for command in (compare, plan, gate, card, publish, leaderboard, release, train,
+                import_command, grade_command):
+    main.add_command(command)
 
 
 @main.command()
@@ -203,7 +198,7 @@ def run(
         tasks=tasks,
         limit=limit,
         n=n,
-        ks=_int_list(k),
+        ks=int_list(k),
         temperature=temperature,
         top_p=top_p,
         max_tokens=max_tokens,
@@ -215,7 +210,7 @@ def run(
         grader_workers=grader_workers,
         grader_timeout=grader_timeout,
         output_dir=output_dir or Path("evalkit-runs") / _slug(model),
-        budgets=_int_list(budgets, "--budgets"),
+        budgets=int_list(budgets, "--budgets"),
         grader_config=load_grader_config(grader_config) if grader_config else GraderConfig(),
         engine_options=EngineOptions(
             tensor_parallel_size=tensor_parallel_size, max_model_len=max_model_len,
@@ -264,7 +259,7 @@ def report(run_dir: Path, budgets: str | None, grader_workers: int) -> None:
     if budgets:
         from evalkit.scoring import add_budget_curves
 
-        results = add_budget_curves(run_dir, _int_list(budgets, "--budgets"), grader_workers)
+        results = add_budget_curves(run_dir, int_list(budgets, "--budgets"), grader_workers)
     else:
         results = load_results(run_dir)
     render_table(results, Console())
@@ -274,222 +269,6 @@ def report(run_dir: Path, budgets: str | None, grader_workers: int) -> None:
 
 def _slug(model: str) -> str:
     return "".join(c if c.isalnum() or c in "-._" else "_" for c in model.strip("./")) or "model"
-
-
-@main.group()
-def train() -> None:
-    """Train checkpoints with the published recipes (needs the `train` extra)."""
-
-
-# Training pipelines register their click groups here (their modules import heavy
-# libraries lazily, inside the commands).
-
-
-@main.command()
-@click.argument("results", type=click.Path(path_type=Path))
-@click.option(
-    "--policy",
-    "policy_path",
-    type=click.Path(path_type=Path),
-    required=True,
-    help="YAML release policy (see docs/ci-gate.md).",
-)
-@click.option(
-    "--baseline",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="results.json (or run folder) of the baseline checkpoint.",
-)
-@click.option(
-    "--summary",
-    "summary_file",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Also write the markdown summary here ($GITHUB_STEP_SUMMARY gets it too).",
-)
-def gate(
-    results: Path, policy_path: Path, baseline: Path | None, summary_file: Path | None
-) -> None:
-    """Check RESULTS against a release policy: exit 0 pass, 1 fail, 2 unusable input."""
-    from evalkit.release.gate import run_gate
-    from evalkit.release.policy import load_policy
-    from evalkit.release.summary import render_table, write_summaries
-
-    report = run_gate(load_policy(policy_path), results, baseline)
-    render_table(report, Console(width=120))
-    write_summaries(report, summary_file)
-    if not report.passed:
-        sys.exit(1)
-
-
-@main.command()
-@click.argument("model_dir", type=click.Path(path_type=Path))
-@click.option(
-    "--results",
-    "results_paths",
-    type=click.Path(path_type=Path),
-    multiple=True,
-    required=True,
-    help="Run folder or results.json; repeat for more runs.",
-)
-@click.option(
-    "--model-name",
-    default=None,
-    help="Name on the card and in model-index, e.g. org/name (default: folder name).",
-)
-@click.option("--license", "license_id", default=None, help="Hub licence id, e.g. apache-2.0.")
-@click.option("--base-model", multiple=True, help="Hub id of the model this one derives from.")
-@click.option("--dataset", multiple=True, help="Hub id of a training dataset; repeatable.")
-@click.option("--tag", multiple=True, help="Extra Hub tag; repeatable.")
-@click.option(
-    "--recipe",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Training recipe (YAML or JSON) to include in the card.",
-)
-@click.option(
-    "--source-url",
-    default=None,
-    help="Where the evaluation can be checked (CI run, results file); cited per result.",
-)
-def card(
-    model_dir: Path,
-    results_paths: tuple[Path, ...],
-    model_name: str | None,
-    license_id: str | None,
-    base_model: tuple[str, ...],
-    dataset: tuple[str, ...],
-    tag: tuple[str, ...],
-    recipe: Path | None,
-    source_url: str | None,
-) -> None:
-    """Write MODEL_DIR/README.md: a model card with the evaluation results as Hub metadata."""
-    from evalkit.release.card import CardOptions, write_card
-
-    options = CardOptions(
-        model_name=model_name or model_dir.resolve().name,
-        license=license_id,
-        base_model=base_model,
-        datasets=dataset,
-        tags=tag,
-        recipe=recipe,
-        source_url=source_url,
-    )
-    path = write_card(model_dir, list(results_paths), options)
-    click.echo(f"model card: {path}")
-
-
-@main.command()
-@click.argument("model_dir", type=click.Path(path_type=Path))
-@click.option("--repo-id", required=True, help="Hub repository to publish to, as ORG/NAME.")
-@click.option(
-    "--policy",
-    "policy_path",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Release policy to gate on first; needs --results.",
-)
-@click.option(
-    "--results",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="results.json (or run folder) the policy is checked against.",
-)
-@click.option(
-    "--baseline",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Baseline results for the policy's baseline rules.",
-)
-@click.option("--private", is_flag=True, help="Create the repo private.")
-@click.option("--exist-ok", is_flag=True, help="Add a commit to a repo that already exists.")
-@click.option("--commit-message", default="Upload model with evalkit", show_default=True)
-@click.option("--dry-run", is_flag=True, help="List the files that would be uploaded; upload none.")
-def publish(
-    model_dir: Path,
-    repo_id: str,
-    policy_path: Path | None,
-    results: Path | None,
-    baseline: Path | None,
-    private: bool,
-    exist_ok: bool,
-    commit_message: str,
-    dry_run: bool,
-) -> None:
-    """Check MODEL_DIR, gate it if a policy is given, then upload it to the Hub."""
-    from evalkit.release import publish as hub
-
-    if repo_id.count("/") != 1 or not all(repo_id.split("/")):
-        raise EvalkitError(f"--repo-id must look like ORG/NAME, got {repo_id!r}")
-    plan = hub.upload_plan(model_dir)
-    hub.check_model_folder(model_dir, plan)
-    if policy_path is not None:
-        from evalkit.release.gate import run_gate
-        from evalkit.release.policy import load_policy
-        from evalkit.release.summary import render_table
-
-        if results is None:
-            raise EvalkitError("--policy needs --results: the run the policy is checked against")
-        report = run_gate(load_policy(policy_path), results, baseline)
-        render_table(report, Console(width=120))
-        if not report.passed:
-            click.echo("gate failed: nothing uploaded", err=True)
-            sys.exit(1)
-    total = sum(f.size for f in plan)
-    verb = "would upload" if dry_run else "uploading"
-    click.echo(
-        f"{verb} {len(plan)} files ({total:,} bytes) to {repo_id}{' (private)' if private else ''}:"
-    )
-    for f in plan:
-        click.echo(f"  {f.size:>14,}  {f.path}")
-    if dry_run:
-        click.echo("dry run: nothing uploaded")
-        return
-    url = hub.publish(
-        model_dir, repo_id, private=private, exist_ok=exist_ok, commit_message=commit_message
-    )
-    click.echo(f"published: {url}")
-
-
-@main.command()
-@click.option("--dir", "folder", type=click.Path(path_type=Path), default=Path("leaderboards"),
-              show_default=True, help="Folder of published tables (*.yaml) and runs/.")
-@click.option("--format", "fmt", type=click.Choice(["table", "markdown", "html"]),
-              default="table", show_default=True)
-@click.option("--output", type=click.Path(path_type=Path), default=None,
-              help="Write markdown or HTML here instead of printing it.")
-def leaderboard(folder: Path, fmt: str, output: Path | None) -> None:
-    """Show published results next to reproduced runs: table, markdown or static HTML."""
-    from evalkit.release.leaderboard import load_boards, load_runs
-    from evalkit.release.leaderboard_render import render_rich, to_html, to_markdown
-
-    boards, runs = load_boards(folder), load_runs(folder)
-    if fmt == "table":
-        if output is not None:
-            raise EvalkitError("--output needs --format markdown or html")
-        render_rich(boards, runs, Console(width=200))
-        return
-    text = to_markdown(boards, runs) if fmt == "markdown" else to_html(boards, runs)
-    if output is None:
-        click.echo(text, nl=False)
-    else:
-        output.write_text(text, encoding="utf-8")
-        click.echo(f"wrote {output}")
-
-
-from evalkit.training.lightr.cli import lightr  # noqa: E402
-
-train.add_command(lightr)
-
-from evalkit.training.distill.cli import distill  # noqa: E402
-
-train.add_command(distill)
-
-from evalkit.importers.cli import grade_command, import_command  # noqa: E402
-from evalkit.records import GRADE_STATUSES  # noqa: E402
-
-main.add_command(import_command)
-main.add_command(grade_command)
 
 
 @main.command()
@@ -519,35 +298,6 @@ def inspect(run_dir: Path, task: str | None, status: str | None, disagree: bool,
         console.print("no sample matches")
         return
     render_samples(views, console)
-
-
-@main.group()
-def release() -> None:
-    """Ship a new checkpoint: train -> evaluate -> gate -> card -> publish (docs/release-run.md)."""
-
-
-_RELEASE_STAGES = click.Choice(["train", "evaluate", "gate", "card", "publish"])
-
-
-@release.command("run")
-@click.argument("recipe", type=click.Path(path_type=Path))
-@click.option("--from", "start", type=_RELEASE_STAGES, default=None,
-              help="Rerun from this stage on; earlier stages must be complete.")
-@click.option("--until", type=_RELEASE_STAGES,
-              default="publish", show_default=True, help="Stop after this stage.")
-@click.option("--dry-run", is_flag=True, help="Everything but the upload; list what would go.")
-@click.option("--run-dir", type=click.Path(path_type=Path), default=None,
-              help="Run folder (default: the recipe's run_dir, else release-runs/<name>).")
-def release_run(recipe: Path, start: str | None, until: str, dry_run: bool,
-                run_dir: Path | None) -> None:
-    """Run RECIPE: exit 0 done, 1 gate failed (nothing published), 2 unusable input."""
-    from evalkit.release.pipeline import ReleaseRun
-    from evalkit.release.release_recipe import load_release_recipe
-
-    outcome = ReleaseRun(load_release_recipe(recipe, run_dir)).run(start, until, dry_run)
-    if outcome.stopped:
-        click.echo(f"{outcome.stopped}: nothing published", err=True)
-        sys.exit(1)
 
 
 @main.command()

@@ -10,6 +10,7 @@ import click
 from rich.console import Console
 
 from evalkit.errors import EvalkitError
+from evalkit.options import int_list
 
 FORMAT_NAMES = "jsonl, lm-eval, lighteval, qwen25-math, openai-batch"
 
@@ -53,7 +54,6 @@ def _read_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _run_import(path: Path, fmt: str, **kw: Any) -> None:
-    from evalkit.cli import _int_list
     from evalkit.importers import ImportSpec, ReadOptions, import_file
     from evalkit.importers.summary import print_import
     from evalkit.report import render_table
@@ -69,7 +69,7 @@ def _run_import(path: Path, fmt: str, **kw: Any) -> None:
             label=kw["label_field"], id=kw["id_field"], filter=kw.get("filter"),
         ),
         n=kw["n"],
-        ks=_int_list(kw["k"]),
+        ks=int_list(kw["k"]),
         name=kw["name"],
         grader_workers=kw["grader_workers"],
         grader_timeout=kw["grader_timeout"],
