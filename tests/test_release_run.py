@@ -19,8 +19,6 @@ import pytest
 import yaml
 from click.testing import CliRunner
 from huggingface_hub import ModelCard
-from huggingface_hub.utils._http import default_client_factory
-from test_release_publish import TOKEN, FakeHub
 
 from evalkit.cli import main
 from evalkit.models import resolve_model
@@ -44,18 +42,6 @@ def _one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
-
-
-@pytest.fixture
-def fake_hub(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
-    """test_release_publish's fake Hub, with a token and no token file."""
-    fake = FakeHub()
-    monkeypatch.setenv("HF_TOKEN", TOKEN)
-    monkeypatch.delenv("HF_OIDC_RESOURCE", raising=False)
-    monkeypatch.setattr(huggingface_hub.constants, "HF_TOKEN_PATH", str(tmp_path / "no-token"))
-    _serve(fake.handler)
-    yield fake
-    huggingface_hub.set_client_factory(default_client_factory)
 
 
 def _recipe(folder: Path, tiny_model: Path, rules: list[dict]) -> Path:
@@ -110,12 +96,12 @@ def _skipped(output: str) -> set[str]:
             if line.endswith(": skipped (complete)") and not line.startswith(" ")}
 
 
-def test_gate_pass_uploads_model_card_recipe_and_results(fake_hub, run_dir, tiny_model, tmp_path):
+def test_gate_pass_uploads_model_card_recipe_and_results(hub, run_dir, tiny_model, tmp_path):
     result = _release(_recipe(tmp_path, tiny_model, PASS), run_dir)
     assert result.exit_code == 0, result.output
     assert _skipped(result.output) == {"train", "evaluate", "gate", "card"}
     assert "published: https://huggingface.co/org/tiny-release/commit/" in result.output
-    [commit] = fake_hub.commits
+    [commit] = hub.commits
     assert commit["path"] == "/api/models/org/tiny-release/commit/main"
     assert sorted(commit["files"]) == SHIPPED
     model = run_dir / "model"
@@ -131,19 +117,19 @@ def test_gate_pass_uploads_model_card_recipe_and_results(fake_hub, run_dir, tiny
     assert results["model"]["revision"] == resolve_model(str(model)).revision  # these weights
     again = _release(_recipe(tmp_path, tiny_model, PASS), run_dir)
     assert again.exit_code == 0 and _skipped(again.output) == set(STAGES)
-    assert len(fake_hub.commits) == 1
+    assert len(hub.commits) == 1
 
 
-def test_failed_gate_stops_before_publishing(fake_hub, run_dir, tiny_model, tmp_path):
+def test_failed_gate_stops_before_publishing(hub, run_dir, tiny_model, tmp_path):
     result = _release(_recipe(tmp_path, tiny_model, FAIL), run_dir)
     assert result.exit_code == 1, result.output
     assert _skipped(result.output) == {"train", "evaluate"}
     assert "gate failed: gsm8k pass@1 = 0.0%" in result.stderr
     assert "needs >= 100.0%: nothing published" in result.stderr
-    assert "card:" not in result.output and fake_hub.requests == []
+    assert "card:" not in result.output and hub.requests == []
 
 
-def test_rerun_after_a_failed_upload_does_not_retrain(fake_hub, run_dir, tiny_model, tmp_path,
+def test_rerun_after_a_failed_upload_does_not_retrain(hub, run_dir, tiny_model, tmp_path,
                                                       monkeypatch):
     waits: list[float] = []  # huggingface_hub's backoff between retries, skipped
     monkeypatch.setattr(huggingface_hub.utils._http, "time", SimpleNamespace(sleep=waits.append))
@@ -156,16 +142,16 @@ def test_rerun_after_a_failed_upload_does_not_retrain(fake_hub, run_dir, tiny_mo
     def commit_fails(request: httpx2.Request) -> httpx2.Response:
         if "/commit/" in request.url.path:
             raise httpx2.ConnectError("connection reset", request=request)
-        return fake_hub.handler(request)
+        return hub.handler(request)
 
     _serve(commit_fails)
     failed = _release(recipe, run_dir)
     assert failed.exit_code == 2
     assert "cannot reach the Hub (ConnectError: connection reset)" in failed.stderr
     assert waits  # the client retried before giving up
-    assert fake_hub.repos == {"org/tiny-release"} and fake_hub.commits == []
+    assert hub.repos == {"org/tiny-release"} and hub.commits == []
 
-    _serve(fake_hub.handler)
+    _serve(hub.handler)
     retried = _release(recipe, run_dir)
     assert retried.exit_code == 0, retried.output
     assert _skipped(retried.output) == {"train", "evaluate", "gate", "card"}
@@ -173,22 +159,22 @@ def test_rerun_after_a_failed_upload_does_not_retrain(fake_hub, run_dir, tiny_mo
     assert (weights.stat().st_mtime_ns,
             (run_dir / "train" / "stage2" / "model.safetensors").stat().st_mtime_ns) == trained_at
     assert (run_dir / "done" / "train.json").read_text() == marker
-    [commit] = fake_hub.commits
+    [commit] = hub.commits
     assert sorted(commit["files"]) == SHIPPED
 
 
-def test_from_and_until_select_stages(fake_hub, run_dir, tiny_model, tmp_path):
+def test_from_and_until_select_stages(hub, run_dir, tiny_model, tmp_path):
     recipe = _recipe(tmp_path, tiny_model, PASS)
     gate_only = _release(recipe, run_dir, "--from", "gate", "--until", "gate")
     assert gate_only.exit_code == 0, gate_only.output
     assert "gate: done" in gate_only.output and "card:" not in gate_only.output
-    assert "train:" not in gate_only.output and fake_hub.requests == []
+    assert "train:" not in gate_only.output and hub.requests == []
     shutil.rmtree(run_dir / "evaluate")
     (run_dir / "done" / "evaluate.json").unlink()
     refused = _release(recipe, run_dir, "--from", "card")
     assert refused.exit_code == 2
     assert "stage evaluate is not complete with this recipe" in refused.stderr
-    assert fake_hub.requests == []
+    assert hub.requests == []
 
 
 def test_changed_evaluation_settings_rerun_evaluation_not_training(run_dir, tiny_model, tmp_path):
@@ -220,7 +206,7 @@ def test_bundled_recipes_load_with_their_training_recipe_and_policy(name, tmp_pa
         assert recipe.evaluate.max_tokens == recipe.evaluate.preset["settings"]["max_tokens"]
 
 
-def test_lightr_pipeline_with_a_policy_file_dry_run(fake_hub, tmp_path):
+def test_lightr_pipeline_with_a_policy_file_dry_run(hub, tmp_path):
     """The LightReasoner chain on two tiny models: sample -> LoRA -> merge -> ... -> listing."""
     from test_lightr_models import build_model_pair
 
@@ -239,7 +225,7 @@ def test_lightr_pipeline_with_a_policy_file_dry_run(fake_hub, tmp_path):
     result = _release(recipe, tmp_path / "run", "--dry-run")
     assert result.exit_code == 0, result.output
     assert "lightr merge: done" in result.output and "publish: dry run" in result.output
-    assert _listed(result.output) == SHIPPED and fake_hub.requests == []
+    assert _listed(result.output) == SHIPPED and hub.requests == []
     shipped = yaml.safe_load((tmp_path / "run" / "model" / "training_recipe.yaml").read_text())
     assert shipped["pipeline"] == "lightr" and shipped["expert"] == str(expert)
     assert (tmp_path / "run" / "gate" / "summary.md").read_text().count("PASS") == 2
