@@ -45,3 +45,14 @@ def hub(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
         lambda: httpx2.Client(transport=httpx2.MockTransport(fake.handler)))
     yield fake
     huggingface_hub.set_client_factory(default_client_factory)
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Tiny models run fastest on one thread, and far slower when cores are oversubscribed."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

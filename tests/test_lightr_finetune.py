@@ -15,6 +15,8 @@ from test_lightr_models import build_model_pair
 
 from evalkit.cli import main
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 TINY = ["--set", "sampling.max_new_tokens=16", "--set", "sampling.batch_size=4",
         "--set", "sampling.dtype=float32", "--set", "sampling.beta=2.5",
         "--set", "train.max_steps=10", "--set", "train.learning_rate=0.01",
@@ -24,17 +26,6 @@ TINY = ["--set", "sampling.max_new_tokens=16", "--set", "sampling.batch_size=4",
 
 def _cli(args: list[str]):
     return CliRunner().invoke(main, args, catch_exceptions=False)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    """Tiny models run fastest on one thread, and far slower when cores are oversubscribed."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,8 @@ from evalkit.errors import EvalkitError
 from evalkit.training.lightr.recipe import load_recipe
 from evalkit.training.lightr.sampler import lightr_preset, run_sampling, scoring_input
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 QUESTIONS = 10
 # With the pair's weights the per-step KL spreads over ~1-4; 2.5 keeps about a third of the
 # steps, so both sides of the filter are exercised (the published 0.4 would keep them all).
@@ -22,17 +24,6 @@ SETTINGS = [f"limit={QUESTIONS}", "sampling.max_new_tokens=16", "sampling.batch_
 
 def _lines(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    """Tiny models run fastest on one thread, and far slower when cores are oversubscribed."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

@@ -24,6 +24,8 @@ from evalkit.cli import main
 from evalkit.models import resolve_model
 from evalkit.release.pipeline import STAGES
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 REPO = Path(__file__).resolve().parent.parent
 TINY = REPO / "training" / "recipes" / "release-tiny.yaml"
 SHIPPED = ["README.md", "chat_template.jinja", "config.json", "generation_config.json",
@@ -31,17 +33,6 @@ SHIPPED = ["README.md", "chat_template.jinja", "config.json", "generation_config
            "training_recipe.yaml"]
 PASS = [{"rule": "threshold", "task": "gsm8k", "metric": "pass@1", "min": 0.0}]
 FAIL = [{"rule": "threshold", "task": "gsm8k", "metric": "pass@1", "min": 1.0}]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    """Tiny models run fastest on one thread."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _recipe(folder: Path, tiny_model: Path, rules: list[dict]) -> Path:

@@ -5,12 +5,12 @@ Every failure is an :class:`EvalkitError` whose one line names the file, the lin
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from evalkit.errors import EvalkitError
+from evalkit.tasks.jsonl import parse_row
 
 _MISSING = object()
 
@@ -26,22 +26,8 @@ def iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         for line_no, raw in enumerate(handle, start=1):
             if not raw.strip():
                 continue
-            try:
-                row = json.loads(raw.decode("utf-8-sig" if line_no == 1 else "utf-8"))
-            except UnicodeDecodeError:
-                raise EvalkitError(
-                    f"{path} line {line_no} is not UTF-8; re-save it as UTF-8"
-                ) from None
-            except json.JSONDecodeError as err:
-                raise EvalkitError(
-                    f"{path} line {line_no} is not JSON ({err.msg}); give a JSON Lines file "
-                    "(one object per line) or the --format that matches the file"
-                ) from None
-            if not isinstance(row, dict):
-                raise EvalkitError(
-                    f"{path} line {line_no} is a JSON {type(row).__name__}, not an object; "
-                    "give a JSON Lines file with one object per line"
-                )
+            row = parse_row(raw, path, line_no, "give a JSON Lines file (one object per "
+                            "line) or the --format that matches the file")
             seen = True
             yield line_no, row
     if not seen:
