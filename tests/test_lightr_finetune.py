@@ -153,3 +153,30 @@ def test_steps_rerun_alone_with_their_recorded_inputs(chain, pair, tmp_path):
                                         str(tmp_path / "nowhere"), "--output-dir",
                                         str(tmp_path / "a")])
     assert missing.exit_code == 2 and "pass --expert" in missing.output
+
+
+def test_checkpoints_of_other_settings_are_not_resumed(tmp_path):
+    from evalkit.errors import EvalkitError
+    from evalkit.training.lightr.finetune import (
+        CHECKPOINT_SETTINGS,
+        checkpoint_settings,
+        resumable_checkpoint,
+    )
+    from evalkit.training.lightr.recipe import load_recipe
+
+    samples = tmp_path / "samples.jsonl"
+    samples.write_text('{"step": 1}\n')
+    recipe = load_recipe(overrides=["train.max_steps=10"])
+    settings = checkpoint_settings({"name": "expert"}, samples, recipe)
+    checkpoints = tmp_path / "checkpoints"
+    assert resumable_checkpoint(checkpoints, settings) is None  # nothing to resume
+    (checkpoints / "checkpoint-5").mkdir(parents=True)
+    (checkpoints / CHECKPOINT_SETTINGS).write_text(json.dumps(settings))
+    assert resumable_checkpoint(checkpoints, settings) == str(checkpoints / "checkpoint-5")
+    changed = checkpoint_settings(
+        {"name": "expert"}, samples, load_recipe(overrides=["train.max_steps=20"]))
+    with pytest.raises(EvalkitError, match=r"other settings \(train differ\); delete"):
+        resumable_checkpoint(checkpoints, changed)
+    samples.write_text('{"step": 2}\n')
+    with pytest.raises(EvalkitError, match=r"samples_sha256 differ"):
+        resumable_checkpoint(checkpoints, checkpoint_settings({"name": "expert"}, samples, recipe))

@@ -7,6 +7,7 @@ are saved to the output folder with lightr_finetune.json (settings, data, loss l
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from dataclasses import asdict
@@ -18,12 +19,14 @@ from peft import LoraConfig, get_peft_model
 from transformers import AutoModelForCausalLM, AutoTokenizer, Trainer, TrainingArguments
 from transformers.trainer_utils import get_last_checkpoint
 
+from evalkit.errors import EvalkitError
 from evalkit.models import resolve_model
 from evalkit.training.lightr.recipe import LoraSettings, Recipe
 from evalkit.training.lightr.soft_labels import LeftPadCollator, SoftLabelSteps, soft_label_loss
 from evalkit.training.lightr.vocab import real_vocab_size
 
 SUMMARY_FILE = "lightr_finetune.json"
+CHECKPOINT_SETTINGS = "settings.json"  # beside the Trainer's checkpoints: what they were made with
 
 
 class SoftLabelKLTrainer(Trainer):
@@ -48,11 +51,47 @@ def lora_model(model: Any, settings: LoraSettings) -> Any:
     return get_peft_model(model, config)
 
 
+def checkpoint_settings(expert: dict[str, Any], samples: Path, recipe: Recipe) -> dict[str, Any]:
+    """What a Trainer checkpoint depends on: the expert, the data and the LoRA/train settings."""
+    return {
+        "expert": expert,
+        "samples_sha256": hashlib.sha256(samples.read_bytes()).hexdigest(),
+        "lora": asdict(recipe.lora),
+        "train": asdict(recipe.train),
+    }
+
+
+def resumable_checkpoint(checkpoints: Path, settings: dict[str, Any]) -> str | None:
+    """The last checkpoint to resume from, if it was made with `settings`.
+
+    Checkpoints made with other settings are an error, not silently continued: the adapter
+    would mix two trainings.
+    """
+    last = get_last_checkpoint(str(checkpoints)) if checkpoints.is_dir() else None
+    if last is None:
+        return None
+    recorded_file = checkpoints / CHECKPOINT_SETTINGS
+    recorded = json.loads(recorded_file.read_text()) if recorded_file.is_file() else {}
+    if recorded != settings:
+        changed = sorted(k for k in settings if recorded.get(k) != settings[k]) or ["unknown"]
+        raise EvalkitError(
+            f"{checkpoints} holds checkpoints made with other settings ({', '.join(changed)} "
+            "differ); delete that folder to train afresh, or pass another --output-dir"
+        )
+    return last
+
+
 def run_finetune(recipe: Recipe, expert: str, samples: Path, output_dir: Path) -> dict[str, Any]:
-    """Train the LoRA adapter on `samples` (samples.jsonl) and save it to `output_dir`."""
+    """Train the LoRA adapter on `samples` (samples.jsonl) and save it to `output_dir`.
+
+    A rerun after a kill resumes from the last checkpoint made with the same settings.
+    """
     started = time.time()
     settings = recipe.train
     ref = resolve_model(expert)
+    checkpoints = output_dir / "checkpoints"
+    made_with = checkpoint_settings(ref.to_json(), samples, recipe)
+    last = resumable_checkpoint(checkpoints, made_with)
     tokenizer = AutoTokenizer.from_pretrained(ref.path)
     dataset = SoftLabelSteps(samples, settings.max_length)
     dtype = torch.bfloat16 if settings.bf16 else torch.float32
@@ -61,7 +100,7 @@ def run_finetune(recipe: Recipe, expert: str, samples: Path, output_dir: Path) -
     if pad_id is None:
         pad_id = tokenizer.eos_token_id  # masked out either way
     args = TrainingArguments(
-        output_dir=str(output_dir / "checkpoints"),
+        output_dir=str(checkpoints),
         per_device_train_batch_size=settings.per_device_batch_size,
         gradient_accumulation_steps=settings.gradient_accumulation_steps,
         learning_rate=settings.learning_rate,
@@ -79,9 +118,9 @@ def run_finetune(recipe: Recipe, expert: str, samples: Path, output_dir: Path) -
         model=model, args=args, train_dataset=dataset, data_collator=LeftPadCollator(pad_id),
         processing_class=tokenizer, vocab_size=real_vocab_size(tokenizer),
     )
-    checkpoints = Path(args.output_dir)
-    last = get_last_checkpoint(str(checkpoints)) if checkpoints.is_dir() else None
-    result = trainer.train(resume_from_checkpoint=last)  # a rerun after a kill resumes
+    checkpoints.mkdir(parents=True, exist_ok=True)
+    (checkpoints / CHECKPOINT_SETTINGS).write_text(json.dumps(made_with, indent=1))
+    result = trainer.train(resume_from_checkpoint=last)
     trainer.save_model(str(output_dir))
     summary = {
         "expert": ref.to_json(),
