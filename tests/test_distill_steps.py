@@ -6,8 +6,8 @@ import pytest
 
 from evalkit.errors import EvalkitError
 from evalkit.grading import Grader
+from evalkit.grading.grader import cache_key
 from evalkit.records import Problem, SampleRecord
-from evalkit.training.distill.equivalence import Equivalence
 from evalkit.training.distill.filter import filter_solutions, filter_tally
 from evalkit.training.distill.recipe import (
     FilterSettings,
@@ -33,7 +33,7 @@ def _record(pid: str, index: int, text: str, finish: str = "stop") -> SampleReco
 
 
 def _vote(gold: str, answers: list[str | None], settings: VoteSettings = DEFAULTS):
-    with Equivalence(workers=0, timeout_s=10.0, cache={}) as judge:
+    with Grader(workers=0, timeout_s=10.0) as judge:
         [vote] = run_votes([Ballot(_problem(gold), "medium", answers)], settings, judge)
     return vote
 
@@ -103,7 +103,7 @@ def test_ballots_extract_answers_per_mode_or_pooled():
 
 
 def test_tally_counts_decisions_per_mode():
-    with Equivalence(workers=0, timeout_s=10.0, cache={}) as judge:
+    with Grader(workers=0, timeout_s=10.0) as judge:
         votes = run_votes([
             Ballot(_problem("1", "a"), "medium", ["2"] * 4),
             Ballot(_problem("1", "b"), "medium", ["1"] * 4),
@@ -118,12 +118,13 @@ def test_tally_counts_decisions_per_mode():
                                           "no_answers": 1}
 
 
-def test_equivalence_uses_and_fills_the_grader_cache():
+def test_votes_use_and_fill_the_grader_cache():
     cache: dict[str, str] = {}
-    with Equivalence(workers=0, timeout_s=10.0, cache=cache) as judge:
-        assert judge.equal([("1/2", "0.5"), ("2", "3"), ("x", "x")]) == [True, False, True]
-        assert judge.judged == 2 and len(cache) == 2
-        assert judge.equal([("1/2", "0.5")]) == [True] and judge.judged == 2
+    with Grader(workers=0, timeout_s=10.0, cache=cache) as judge:
+        assert judge.same_answers([("1/2", "0.5"), ("2", "3"), ("x", "x")]) == [True, False, True]
+        assert len(cache) == 2  # identical strings are the same without judging
+        cache[cache_key("1/2", "0.5", "math")] = "wrong"  # a cached verdict is used, not rejudged
+        assert judge.same_answers([("1/2", "0.5")]) == [False] and len(cache) == 2
 
 
 def _fails_on_13(gold: str, answer: str) -> bool:

@@ -126,12 +126,13 @@ class Grader:
     ) -> list[bool]:
         """Whether each pair of extracted answers is the same answer (for majority votes).
 
-        Judged as a grade with the first answer as the gold, through the same pool, deadline and
-        cache; a first answer that cannot serve as a gold, a timeout or an error counts as
-        different.
+        Identical strings are the same without judging; other pairs are judged as a grade with
+        the first answer as the gold, through the same pool, deadline and cache; a first answer
+        that cannot serve as a gold, a timeout or an error counts as different.
         """
-        questions = [(first, second, answer_kind) for first, second in pairs]
-        return [v.status == "correct" for v in self._verdicts(questions, _ignore)]
+        questions = [(first, second, answer_kind) for first, second in pairs if first != second]
+        judged = iter(v.status == "correct" for v in self._verdicts(questions, _ignore))
+        return [first == second or next(judged) for first, second in pairs]
 
     def close(self) -> None:
         """Stop the worker processes (a later :meth:`grade` starts new ones)."""

@@ -100,14 +100,16 @@ class Pipeline:
             }
 
     def _vote(self) -> dict[str, Any]:
-        from .equivalence import Equivalence, load_cache, save_cache
+        from evalkit.grading import Grader
+
+        from .grade_cache import load_cache, save_cache
         from .vote import DECISIONS, make_ballots, run_votes
 
         settings = self.recipe.vote
         tally = Tally(DECISIONS, total="votes")
         cache = load_cache(self.work.grade_cache)
         try:
-            with Equivalence(settings.workers, settings.timeout_s, cache) as judge, \
+            with Grader(settings.workers, settings.timeout_s, cache) as judge, \
                     jsonl_writer(self.work.votes) as write:
                 for problems, solutions in self._shards():
                     ballots = make_ballots(problems, solutions, settings.pool_modes)
@@ -121,8 +123,8 @@ class Pipeline:
     def _filter(self) -> dict[str, Any]:
         from evalkit.grading import Grader
 
-        from .equivalence import load_cache, save_cache
         from .filter import filter_solutions, filter_tally
+        from .grade_cache import load_cache, save_cache
         from .vote import Vote
 
         settings = self.recipe.filter

@@ -3,7 +3,7 @@
 Every solution's final answer is extracted with the evalkit grader's rules; solutions without
 one abstain but still count in the share (as ReasonLite's "none" answers do). Distinct answer
 strings, most frequent first (ties: first seen), join the first group whose representative
-they equal by math-verify (:mod:`.equivalence`), else found a new group, so "1/2" and "0.5"
+they equal by math-verify (the grader's `same_answers`), else found a new group, so "1/2" and "0.5"
 vote together and the outcome is deterministic.
 
 The winner replaces the dataset label only when it holds ``min_share`` of all solutions and at
@@ -25,10 +25,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from evalkit.grading import extract_answer
+from evalkit.grading import Grader, extract_answer
 from evalkit.records import Problem, SampleRecord
 
-from .equivalence import Equivalence, Pair
 from .recipe import VoteSettings
 
 DECISIONS = ("confirmed", "replaced", "tie", "below_share", "too_few_votes", "no_answers")
@@ -152,11 +151,11 @@ def settle(vote: Vote, winner_is_gold: bool) -> None:
         vote.decision, vote.label, vote.label_source = "replaced", vote.winner, "vote"
 
 
-def run_votes(ballots: Sequence[Ballot], settings: VoteSettings, judge: Equivalence) -> list[Vote]:
+def run_votes(ballots: Sequence[Ballot], settings: VoteSettings, judge: Grader) -> list[Vote]:
     """Vote on every ballot. The answer pairs of all ballots are judged in one batch, and
     the winners of passed votes against their dataset labels in a second."""
     forms = [ballot.forms() for ballot in ballots]
-    pairs: dict[str, list[Pair]] = {}
+    pairs: dict[str, list[tuple[str, str]]] = {}
     for ballot, listed in zip(ballots, forms, strict=True):
         pairs.setdefault(ballot.problem.answer_kind, []).extend(
             (reference, candidate)
@@ -166,7 +165,7 @@ def run_votes(ballots: Sequence[Ballot], settings: VoteSettings, judge: Equivale
     equal = {
         (kind, *pair): verdict
         for kind, listed in pairs.items()
-        for pair, verdict in zip(listed, judge.equal(listed, kind), strict=True)
+        for pair, verdict in zip(listed, judge.same_answers(listed, kind), strict=True)
     }
     votes = []
     for ballot, listed in zip(ballots, forms, strict=True):
@@ -179,7 +178,7 @@ def run_votes(ballots: Sequence[Ballot], settings: VoteSettings, judge: Equivale
         if vote.decision == PASSED:
             passed.setdefault(ballot.problem.answer_kind, []).append(vote)
     for kind, listed in passed.items():
-        verdicts = judge.equal([(v.gold, v.winner or "") for v in listed], kind)
+        verdicts = judge.same_answers([(v.gold, v.winner or "") for v in listed], kind)
         for vote, winner_is_gold in zip(listed, verdicts, strict=True):
             settle(vote, winner_is_gold)
     return votes
