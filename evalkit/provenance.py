@@ -23,10 +23,11 @@ TRACKED_PACKAGES = (
 )
 
 
-def package_versions() -> dict[str, str]:
-    """Installed versions of the packages that can change generations or grades."""
+def package_versions(names: tuple[str, ...] = TRACKED_PACKAGES) -> dict[str, str]:
+    """Installed versions of `names` (default: the packages that can change generations or
+    grades); packages that are not installed are left out."""
     found = {}
-    for name in TRACKED_PACKAGES:
+    for name in names:
         try:
             found[name] = metadata.version(name)
         except metadata.PackageNotFoundError:

@@ -56,3 +56,11 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A tiny LightReasoner expert and amateur sharing one tokenizer, built once per module."""
+    from test_lightr_models import build_model_pair
+
+    return build_model_pair(tmp_path_factory.mktemp("lightr-pair"))

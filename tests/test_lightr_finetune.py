@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from test_lightr_models import build_model_pair
 
 from evalkit.cli import main
 
@@ -26,11 +25,6 @@ TINY = ["--set", "sampling.max_new_tokens=16", "--set", "sampling.batch_size=4",
 
 def _cli(args: list[str]):
     return CliRunner().invoke(main, args, catch_exceptions=False)
-
-
-@pytest.fixture(scope="module")
-def pair(tmp_path_factory) -> tuple[Path, Path]:
-    return build_model_pair(tmp_path_factory.mktemp("lightr-pair"))
 
 
 @pytest.fixture(scope="module")

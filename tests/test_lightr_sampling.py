@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from test_lightr_models import REPO, build_model_pair
+from test_lightr_models import REPO
 
 from evalkit.errors import EvalkitError
 from evalkit.training.lightr.recipe import load_recipe
@@ -24,11 +24,6 @@ SETTINGS = [f"limit={QUESTIONS}", "sampling.max_new_tokens=16", "sampling.batch_
 
 def _lines(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()]
-
-
-@pytest.fixture(scope="module")
-def pair(tmp_path_factory) -> tuple[Path, Path]:
-    return build_model_pair(tmp_path_factory.mktemp("lightr-pair"))
 
 
 @pytest.fixture(scope="module")
