@@ -25,9 +25,9 @@ from pathlib import Path
 
 from rich.console import Console
 
-from evalkit.engines import EngineOptions
-from evalkit.models import resolve_model
-from evalkit.runner import Runner, RunSpec
+from evalkit.generation.engines import EngineOptions
+from evalkit.generation.models import resolve_model
+from evalkit.run.runner import Runner, RunSpec
 
 MAX_MODEL_LEN = 2048
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from rich.console import Console
 
 from evalkit.grading import Grader, GradeRequest
-from evalkit.runner import Runner, RunSpec
+from evalkit.run.runner import Runner, RunSpec
 
 GRADED = Path(__file__).resolve().parents[2] / "shared" / "data" / "graded"
 MODELS = ("6b_finetuning", "6b_verification", "175b_finetuning", "175b_verification")

@@ -24,8 +24,8 @@ import torch
 from rich.console import Console
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
-from evalkit.models import resolve_model
-from evalkit.store import SampleStore
+from evalkit.generation.models import resolve_model
+from evalkit.runfolder.store import SampleStore
 from evalkit.tasks import get_task
 from evalkit.training.lightr.recipe import load_recipe
 from evalkit.training.lightr.reference import reference_contrast

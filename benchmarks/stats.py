@@ -16,10 +16,10 @@ import time
 
 import numpy as np
 
-from evalkit.answer_classes import answer_classes
-from evalkit.compare import paired_difference
-from evalkit.metrics import problem_scores, score_task
-from evalkit.plan import VarianceComponents
+from evalkit.grading.answer_classes import answer_classes
+from evalkit.statistics.compare import paired_difference
+from evalkit.statistics.estimators import problem_scores, score_task
+from evalkit.statistics.sample_size import VarianceComponents
 
 
 def synthetic_run(rng: np.random.Generator, problems: int, samples: int, shift: float = 0.0):

@@ -18,8 +18,8 @@ from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from evalkit import __version__
 from evalkit.errors import EvalkitError
-from evalkit.models import resolve_model
-from evalkit.results import load_results
+from evalkit.generation.models import resolve_model
+from evalkit.results.document import load_results
 
 PLOT_PATTERNS = ("budget*.png", "budget*.svg")
 

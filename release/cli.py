@@ -224,8 +224,8 @@ _RELEASE_STAGES = click.Choice(["train", "evaluate", "gate", "card", "publish"])
 def release_run(recipe: Path, start: str | None, until: str, dry_run: bool,
                 run_dir: Path | None) -> None:
     """Run RECIPE: exit 0 done, 1 gate failed (nothing published), 2 unusable input."""
-    from evalkit.release.pipeline import ReleaseRun
-    from evalkit.release.release_recipe import load_release_recipe
+    from evalkit.workflow.release_recipe import load_release_recipe
+    from evalkit.workflow.release_run import ReleaseRun
 
     outcome = ReleaseRun(load_release_recipe(recipe, run_dir)).run(start, until, dry_run)
     if outcome.stopped:

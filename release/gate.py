@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from evalkit.compare import compare_runs
 from evalkit.errors import EvalkitError
-from evalkit.metrics import METRIC_KINDS
-from evalkit.results import load_results
+from evalkit.results.document import load_results
+from evalkit.statistics.compare import compare_runs
+from evalkit.statistics.estimators import METRIC_KINDS
 
 from .lookup import find_metric, find_task
 from .policy import (

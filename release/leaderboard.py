@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from evalkit.errors import EvalkitError
-from evalkit.results import load_results
+from evalkit.results.document import load_results
 
 from .lookup import metric_index
 

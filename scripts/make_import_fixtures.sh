@@ -41,7 +41,7 @@ make_venvs() {
 if [ "$STEP" = all ] || [ "$STEP" = venvs ]; then make_venvs; fi
 [ "$STEP" = venvs ] && exit 0
 
-MODEL=$(.venv/bin/python -c "from evalkit.models import resolve_model; print(resolve_model('smollm2-135m').path)")
+MODEL=$(.venv/bin/python -c "from evalkit.generation.models import resolve_model; print(resolve_model('smollm2-135m').path)")
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 head -n "$PROBLEMS" tasks/data/gsm8k/test.jsonl > "$WORK/gsm8k_test_head.jsonl"

@@ -7,9 +7,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from evalkit.metrics import score_task
 from evalkit.records import GRADE_STATUSES
-from evalkit.results import SCHEMA_VERSION
+from evalkit.results.document import SCHEMA_VERSION
+from evalkit.statistics.estimators import score_task
 
 
 def verdicts(problems: int, n: int, correct: int) -> list[list[bool]]:

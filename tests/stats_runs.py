@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from evalkit.results import SCHEMA_VERSION
+from evalkit.results.document import SCHEMA_VERSION
 
 
 def write_run(

@@ -6,10 +6,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from evalkit.budget import answer_token, check_budgets, length_summary
 from evalkit.cli import main
 from evalkit.errors import EvalkitError
 from evalkit.grading import extract_answer
+from evalkit.statistics.budget import answer_token, check_budgets, length_summary
 
 
 def chars(text: str) -> tuple[list[int], callable]:

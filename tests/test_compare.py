@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from stats_runs import verdict_rows, write_run
 
-from evalkit.compare import compare_runs, paired_difference
 from evalkit.errors import EvalkitError
+from evalkit.statistics.compare import compare_runs, paired_difference
 
 
 def test_uniform_gain_is_exact_and_called_better(tmp_path):

@@ -10,8 +10,8 @@ from click.testing import CliRunner
 
 from evalkit.cli import main
 from evalkit.errors import EvalkitError
-from evalkit.manifest import build_manifest, manifest_differences
-from evalkit.presets import RUN_PRESETS, apply_preset
+from evalkit.generation.manifest import build_manifest, manifest_differences
+from evalkit.run.presets import RUN_PRESETS, apply_preset
 
 VLLM_INFO = {
     "name": "vllm", "device": "cuda", "dtype": "bfloat16", "vllm_version": "0.10.1",

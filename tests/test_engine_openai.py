@@ -20,11 +20,16 @@ from click.testing import CliRunner
 from rich.console import Console
 
 from evalkit.cli import main
-from evalkit.engines import EngineOptions, GenerationRequest, SamplingConfig, create_engine
-from evalkit.engines import openai as openai_engine
 from evalkit.errors import EvalkitError
-from evalkit.prompts import PRESETS, Prompter
-from evalkit.runner import Runner, RunSpec
+from evalkit.generation.engines import (
+    EngineOptions,
+    GenerationRequest,
+    SamplingConfig,
+    create_engine,
+)
+from evalkit.generation.engines import openai as openai_engine
+from evalkit.generation.prompts import PRESETS, Prompter
+from evalkit.run.runner import Runner, RunSpec
 
 SECRET = "sk-evalkit-test-0123456789abcdef"
 

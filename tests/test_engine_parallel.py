@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from evalkit.cli import main
 from evalkit.errors import EvalkitError
-from evalkit.parallel import WorkItem, device_groups, shard
+from evalkit.generation.parallel import WorkItem, device_groups, shard
 
 
 def test_shards_keep_problems_whole_and_deal_them_round_robin():

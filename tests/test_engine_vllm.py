@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 import pytest
 
 from evalkit import engines
-from evalkit.engines import GenerationRequest, SamplingConfig, create_engine
-from evalkit.engines import vllm as vllm_engine
 from evalkit.errors import EvalkitError
-from evalkit.prompts import RenderedPrompt
+from evalkit.generation.engines import GenerationRequest, SamplingConfig, create_engine
+from evalkit.generation.engines import vllm as vllm_engine
+from evalkit.generation.prompts import RenderedPrompt
 
 
 def _request(problem: str, index: int, seed: int, text: str = "q") -> GenerationRequest:

@@ -2,7 +2,7 @@
 
 import torch
 
-from evalkit.engines.hf import SeededSampler, nucleus
+from evalkit.generation.engines.hf import SeededSampler, nucleus
 
 
 def test_sampler_draws_from_the_softmax_distribution():

@@ -13,7 +13,7 @@ from conftest import SHARED_DATA
 
 from evalkit.cli import main
 from evalkit.importers import ImportSpec, ReadOptions, import_file
-from evalkit.runner import Runner, RunSpec
+from evalkit.run.runner import Runner, RunSpec
 from evalkit.tasks import get_task
 
 FIXTURES = Path(__file__).parent / "fixtures" / "imports"

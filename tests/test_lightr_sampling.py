@@ -44,8 +44,8 @@ def models(pair):
 
 def _rollouts(sampled: Path, tokenizer) -> dict:
     """question id -> ScoringInput, rebuilt from the stored rollouts."""
-    from evalkit.prompts import Prompter
-    from evalkit.store import SampleStore
+    from evalkit.generation.prompts import Prompter
+    from evalkit.runfolder.store import SampleStore
     from evalkit.tasks import get_task
 
     recipe = load_recipe(overrides=SETTINGS)

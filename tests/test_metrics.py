@@ -3,7 +3,7 @@ import math
 
 import pytest
 
-from evalkit.metrics import mean_with_ci, pass_at_k, score_task
+from evalkit.statistics.estimators import mean_with_ci, pass_at_k, score_task
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ from stats_runs import verdict_rows, write_run
 
 from evalkit.cli import main
 from evalkit.errors import EvalkitError
-from evalkit.plan import VarianceComponents, half_width, make_plan, samples_needed
+from evalkit.statistics.sample_size import VarianceComponents, half_width, make_plan, samples_needed
 
 
 def test_pilot_splits_sample_noise_from_difficulty():

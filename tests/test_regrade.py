@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from evalkit.cli import main
 from evalkit.errors import EvalkitError
 from evalkit.grading import GraderConfig, load_grader_config
-from evalkit.regrade import PREVIOUS_RESULTS, regrade_run
+from evalkit.run.regrade import PREVIOUS_RESULTS, regrade_run
 
 # A reasoning model cut off while thinking: graded `truncated` by default, `correct` (gold 18 is
 # the answer to GSM8K test problem 0) when the whole text is graded.

@@ -21,8 +21,8 @@ from click.testing import CliRunner
 from huggingface_hub import ModelCard
 
 from evalkit.cli import main
-from evalkit.models import resolve_model
-from evalkit.release.pipeline import STAGES
+from evalkit.generation.models import resolve_model
+from evalkit.workflow.release_run import STAGES
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -182,9 +182,9 @@ def test_changed_evaluation_settings_rerun_evaluation_not_training(run_dir, tiny
 
 @pytest.mark.parametrize("name", ["release-reasonlite", "release-lightreasoner", "release-tiny"])
 def test_bundled_recipes_load_with_their_training_recipe_and_policy(name, tmp_path):
-    from evalkit.release.pipeline import ReleaseRun
     from evalkit.release.policy import load_policy
-    from evalkit.release.release_recipe import load_release_recipe
+    from evalkit.workflow.release_recipe import load_release_recipe
+    from evalkit.workflow.release_run import ReleaseRun
 
     recipe = load_release_recipe(REPO / "training" / "recipes" / f"{name}.yaml", tmp_path)
     run = ReleaseRun(recipe)

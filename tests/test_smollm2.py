@@ -7,7 +7,7 @@ from click.testing import CliRunner
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from evalkit.cli import main
-from evalkit.models import resolve_model, smollm2_gguf_path
+from evalkit.generation.models import resolve_model, smollm2_gguf_path
 
 
 def test_smollm2_run_matches_the_gguf_model_and_reruns_from_the_store(tmp_path):
@@ -39,7 +39,7 @@ def test_smollm2_run_matches_the_gguf_model_and_reruns_from_the_store(tmp_path):
     tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
     model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
     first_sample = next(s for s in samples if s["problem_id"] == "0")
-    from evalkit.prompts import PRESETS, Prompter
+    from evalkit.generation.prompts import PRESETS, Prompter
     from evalkit.tasks import get_task
 
     problem = get_task("gsm8k").load(limit=1)[0]

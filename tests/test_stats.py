@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from evalkit.metrics import (
+from evalkit.statistics.estimators import (
     cons_at_n,
     maj_at_k,
     mean_with_bootstrap_ci,

@@ -4,9 +4,9 @@ from fractions import Fraction
 
 import pytest
 
-from evalkit.answer_classes import GOLD_CLASS, answer_classes
 from evalkit.grading import Grader
-from evalkit.metrics import problem_scores
+from evalkit.grading.answer_classes import GOLD_CLASS, answer_classes
+from evalkit.statistics.estimators import problem_scores
 
 
 class FractionJudge:

@@ -4,7 +4,7 @@ import pytest
 
 from evalkit.errors import EvalkitError
 from evalkit.records import SampleRecord
-from evalkit.store import SampleStore
+from evalkit.runfolder.store import SampleStore
 
 
 def _record(pid: str, index: int) -> SampleRecord:

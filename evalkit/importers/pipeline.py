@@ -4,8 +4,8 @@ The source is read as a stream: rows are matched to the task's problems, their c
 appended to the sample store and graded in chunks by the same killable worker pool as
 `evalkit run`, so memory holds the current chunk plus a small record per sample (grade and
 counts), never the file. Scoring and the results files are those of `evalkit run`
-(:func:`evalkit.scoring.score_samples`, :func:`evalkit.results.write_grades`,
-:func:`evalkit.results.write_results`).
+(:func:`evalkit.stages.score.score_samples`, :func:`evalkit.results.document.write_grades`,
+:func:`evalkit.results.document.write_results`).
 """
 
 from __future__ import annotations
@@ -23,20 +23,20 @@ from pathlib import Path
 from typing import Any
 
 from evalkit import __version__
-from evalkit.agreement import Agreement, tally
-from evalkit.engines import SamplingConfig
 from evalkit.errors import EvalkitError
+from evalkit.generation.engines import SamplingConfig
+from evalkit.generation.models import file_sha256
 from evalkit.grading import Grader, GradeRequest, grader_info
 from evalkit.importers.base import Adapter, ReadOptions
 from evalkit.importers.formats import get_adapter, sniff_format
 from evalkit.importers.matching import ProblemIndex, choose_task
 from evalkit.importers.rows import ExternalRow, ExternalSample
-from evalkit.models import file_sha256
 from evalkit.provenance import hardware, package_versions
 from evalkit.records import Grade, Problem, SampleRecord
-from evalkit.results import SCHEMA_VERSION, TaskResult, write_grades, write_results
-from evalkit.runner import RunSpec
-from evalkit.scoring import score_samples
+from evalkit.results.agreement import Agreement, tally
+from evalkit.results.document import SCHEMA_VERSION, TaskResult, write_grades, write_results
+from evalkit.run.runner import RunSpec
+from evalkit.stages.score import score_samples
 from evalkit.tasks import Task, get_task
 
 PROBE_ROWS = 200  # rows read ahead to find the task when --task is not given
@@ -222,7 +222,8 @@ def _rows(adapter: Adapter, path: Path) -> Iterator[ExternalRow]:
 
 
 class _SampleWriter:
-    """Writes imported samples as a sample store file (see :mod:`evalkit.store`), a chunk at a
+    """Writes imported samples as a sample store file (see :mod:`evalkit.runfolder.store`), a
+    chunk at a
     time, flushed and fsync'd, without keeping them."""
 
     def __init__(self, path: Path) -> None:
@@ -294,7 +295,7 @@ def _no_token_ids(ids: list[int]) -> str:
 
 def _write_external(result: TaskResult, state: _ImportState) -> Path | None:
     """The producer's verdicts and extractions, one line per scored sample in grades order
-    (see :mod:`evalkit.agreement`); None when the file has neither."""
+    (see :mod:`evalkit.results.agreement`); None when the file has neither."""
     rows = [state.graded[p.id][: len(r)] for p, r in zip(result.problems, result.samples,
                                                           strict=True)]
     if all(g.theirs is None and g.theirs_extracted is None for row in rows for g in row):

@@ -7,7 +7,7 @@ from typing import Any
 
 from rich.console import Console
 
-from evalkit.agreement import Agreement, combine
+from evalkit.results.agreement import Agreement, combine
 
 
 def import_lines(results: dict[str, Any], run_dir: Path) -> list[str]:

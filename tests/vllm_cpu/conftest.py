@@ -49,7 +49,7 @@ def max_model_len() -> int:
 @pytest.fixture(scope="session")
 def smollm2() -> str:
     """SmolLM2-135M-Instruct as a safetensors folder (converted once from the GGUF)."""
-    from evalkit.models import resolve_model
+    from evalkit.generation.models import resolve_model
 
     cache = os.environ.get("EVALKIT_TEST_CACHE")
     if cache:

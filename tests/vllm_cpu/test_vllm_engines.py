@@ -17,8 +17,13 @@ import pytest
 from click.testing import CliRunner
 
 from evalkit.cli import main
-from evalkit.engines import EngineOptions, GenerationRequest, SamplingConfig, create_engine
-from evalkit.prompts import PRESETS, Prompter
+from evalkit.generation.engines import (
+    EngineOptions,
+    GenerationRequest,
+    SamplingConfig,
+    create_engine,
+)
+from evalkit.generation.prompts import PRESETS, Prompter
 from evalkit.tasks import get_task
 
 PROBLEMS = 3

@@ -19,10 +19,10 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from evalkit.engines import Engine, GenerationRequest, SamplingConfig
 from evalkit.errors import EvalkitError
+from evalkit.generation.engines import Engine, GenerationRequest, SamplingConfig
 from evalkit.records import Problem, SampleRecord
-from evalkit.store import SampleStore
+from evalkit.runfolder.store import SampleStore
 from evalkit.tasks import get_task
 
 from .recipe import ProblemSettings, TeacherSettings

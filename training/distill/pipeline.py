@@ -175,7 +175,7 @@ class Pipeline:
         return folder
 
     def _stage1(self) -> dict[str, Any]:
-        from evalkit.models import resolve_model
+        from evalkit.generation.models import resolve_model
 
         from .sft import train_stage
 

@@ -16,8 +16,8 @@ from typing import Any
 
 import yaml
 
-from evalkit.engines import EngineOptions
 from evalkit.errors import EvalkitError
+from evalkit.generation.engines import EngineOptions
 
 RECIPES_DIR = Path(__file__).resolve().parent.parent / "recipes"
 BOXED_INSTRUCTION = "Please reason step by step, and put your final answer within \\boxed{}."

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from evalkit.engines import Engine
-from evalkit.prompts import RenderedPrompt
+from evalkit.generation.engines import Engine
+from evalkit.generation.prompts import RenderedPrompt
 
 from .recipe import TeacherSettings
 
@@ -46,14 +46,14 @@ def teacher_prompt(tokenizer: Any, question: str, mode: str, instruction: str) -
 def create_teacher_engine(teacher: TeacherSettings) -> Engine:
     """The teacher in the named evalkit engine, built as `evalkit run` builds it: the model
     resolved to a local folder, except for ``openai-chat``, which names a served model."""
-    from evalkit.engines import EngineOptions, create_engine, resolve_engine_name
+    from evalkit.generation.engines import EngineOptions, create_engine, resolve_engine_name
 
     options = EngineOptions(**teacher.engine_options)
     options = replace(options, served_model=options.served_model or teacher.model)
     if resolve_engine_name(teacher.engine) == "openai-chat":
         path = ""
     else:
-        from evalkit.models import resolve_model
+        from evalkit.generation.models import resolve_model
 
         path = resolve_model(teacher.model).path
     return create_engine(teacher.engine, path, teacher.batch_size, teacher.dtype, options)

@@ -20,7 +20,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, Trainer, TrainingA
 from transformers.trainer_utils import get_last_checkpoint
 
 from evalkit.errors import EvalkitError
-from evalkit.models import resolve_model
+from evalkit.generation.models import resolve_model
 from evalkit.training.lightr.recipe import LoraSettings, Recipe
 from evalkit.training.lightr.soft_labels import LeftPadCollator, SoftLabelSteps, soft_label_loss
 from evalkit.training.lightr.vocab import real_vocab_size

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from evalkit.errors import EvalkitError
-from evalkit.models import resolve_model
+from evalkit.generation.models import resolve_model
 
 DTYPES = ("bfloat16", "float16", "float32")
 

@@ -17,12 +17,12 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from evalkit.engines import GenerationRequest, SamplingConfig, sample_seed
 from evalkit.errors import EvalkitError
-from evalkit.models import ModelRef, resolve_model
-from evalkit.prompts import Prompter, PromptPreset, RenderedPrompt
+from evalkit.generation.engines import GenerationRequest, SamplingConfig, sample_seed
+from evalkit.generation.models import ModelRef, resolve_model
+from evalkit.generation.prompts import Prompter, PromptPreset, RenderedPrompt
 from evalkit.records import Problem, SampleRecord
-from evalkit.store import SampleStore
+from evalkit.runfolder.store import SampleStore
 from evalkit.tasks import get_task
 from evalkit.training.lightr.contrast import ContrastStep
 from evalkit.training.lightr.recipe import Recipe
@@ -75,7 +75,7 @@ class LightRSampler:
     def __init__(self, recipe: Recipe, expert: ModelRef, amateur: ModelRef) -> None:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        from evalkit.engines.hf import HFEngine
+        from evalkit.generation.engines.hf import HFEngine
         from evalkit.training.lightr.vocab import shared_vocab_size
 
         self.recipe = recipe

@@ -9,8 +9,8 @@ from typing import Any
 import click
 from rich.console import Console
 
+from evalkit.cli.options import int_list
 from evalkit.errors import EvalkitError
-from evalkit.options import int_list
 
 FORMAT_NAMES = "jsonl, lm-eval, lighteval, qwen25-math, openai-batch"
 
@@ -56,7 +56,7 @@ def _read_options(command: Callable[..., Any]) -> Callable[..., Any]:
 def _run_import(path: Path, fmt: str, **kw: Any) -> None:
     from evalkit.importers import ImportSpec, ReadOptions, import_file
     from evalkit.importers.summary import print_import
-    from evalkit.report import render_table
+    from evalkit.reports.table import render_table
 
     output_dir = kw["output_dir"] or Path("evalkit-runs") / f"import-{path.stem}"
     spec = ImportSpec(

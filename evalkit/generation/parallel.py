@@ -19,8 +19,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from evalkit.engines import EngineOptions, GenerationRequest, SamplingConfig, create_engine
 from evalkit.errors import EvalkitError
+from evalkit.generation.engines import (
+    EngineOptions,
+    GenerationRequest,
+    SamplingConfig,
+    create_engine,
+)
 from evalkit.records import Completion
 
 POLL_S = 1.0
@@ -80,7 +85,7 @@ def device_groups(world: int, tensor_parallel: int, visible: list[str]) -> list[
 
 def visible_gpus() -> list[str]:
     """The GPU ids this process may use, as CUDA_VISIBLE_DEVICES entries."""
-    from evalkit.engines import gpu_count
+    from evalkit.generation.engines import gpu_count
 
     count = gpu_count()
     listed = os.environ.get("CUDA_VISIBLE_DEVICES")
@@ -95,7 +100,7 @@ def _worker(
     if devices is not None:
         os.environ["CUDA_VISIBLE_DEVICES"] = devices
     try:
-        from evalkit.prompts import Prompter, get_preset
+        from evalkit.generation.prompts import Prompter, get_preset
 
         engine = create_engine(job.engine, job.model_path, job.batch_size, job.dtype, job.options)
         prompter = Prompter(get_preset(job.prompt), engine.tokenizer)

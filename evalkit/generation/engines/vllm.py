@@ -20,9 +20,9 @@ from collections.abc import Sequence
 from importlib import metadata
 from typing import Any
 
-from evalkit.engines import EngineOptions, gpu_count
-from evalkit.engines.base import BatchCallback, GenerationRequest, SamplingConfig
 from evalkit.errors import EvalkitError
+from evalkit.generation.engines import EngineOptions, gpu_count
+from evalkit.generation.engines.base import BatchCallback, GenerationRequest, SamplingConfig
 from evalkit.records import Completion
 
 GPU_MAX_NUM_BATCHED_TOKENS = 16384

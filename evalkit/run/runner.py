@@ -12,8 +12,8 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from evalkit.budget import check_budgets
-from evalkit.engines import (
+from evalkit.errors import EvalkitError
+from evalkit.generation.engines import (
     SERVER_ENGINES,
     Engine,
     EngineOptions,
@@ -23,15 +23,15 @@ from evalkit.engines import (
     resolve_engine_name,
     sample_seed,
 )
-from evalkit.errors import EvalkitError
+from evalkit.generation.manifest import build_manifest
+from evalkit.generation.models import ModelRef, resolve_model
+from evalkit.generation.prompts import Prompter, get_preset
 from evalkit.grading import Grader, GraderConfig, GradeRequest
-from evalkit.manifest import build_manifest
-from evalkit.models import ModelRef, resolve_model
-from evalkit.prompts import Prompter, get_preset
 from evalkit.records import SampleRecord
-from evalkit.results import TaskResult, build_results, write_grades, write_results
-from evalkit.scoring import score_samples, tokenizer_decoder
-from evalkit.store import SampleStore
+from evalkit.results.document import TaskResult, build_results, write_grades, write_results
+from evalkit.runfolder.store import SampleStore
+from evalkit.stages.score import score_samples, tokenizer_decoder
+from evalkit.statistics.budget import check_budgets
 from evalkit.tasks import Task, get_task
 
 
@@ -59,8 +59,8 @@ class RunSpec:
     grader_config: GraderConfig = field(default_factory=GraderConfig)
     budgets: list[int] = field(default_factory=list)  # token budgets of the budget curve
     engine_options: EngineOptions = field(default_factory=EngineOptions)
-    data_parallel: int = 1  # engine processes (evalkit.parallel)
-    preset: dict[str, Any] | None = None  # the --preset record (evalkit.presets.apply_preset)
+    data_parallel: int = 1  # engine processes (evalkit.generation.parallel)
+    preset: dict[str, Any] | None = None  # the --preset record (evalkit.run.presets.apply_preset)
 
     def resolved_temperature(self) -> float:
         if self.temperature is not None:
@@ -127,7 +127,7 @@ class Runner:
                 "--batch-size (requests in flight) and the server's own replicas"
             )
         if engine_name == "openai-chat":
-            from evalkit.engines.openai import served_model_ref
+            from evalkit.generation.engines.openai import served_model_ref
 
             ref = self.ref = served_model_ref(spec.model, spec.revision)
         else:
@@ -161,7 +161,7 @@ class Runner:
             results["preset"] = spec.preset
         write_results(results, spec.output_dir)
         if spec.budgets:
-            from evalkit.plot import plot_budget_curves
+            from evalkit.reports.plot import plot_budget_curves
 
             plot_budget_curves(results, spec.output_dir / "budget_curve.png")
         return results
@@ -279,7 +279,7 @@ class Runner:
         self.generate_s += time.time() - started - (self.engine_load_s - load_before)
 
     def _generate_data_parallel(self, missing: list, sampling: SamplingConfig, on_batch) -> None:
-        from evalkit.parallel import WorkerJob, WorkItem, generate_data_parallel
+        from evalkit.generation.parallel import WorkerJob, WorkItem, generate_data_parallel
 
         spec = self.spec
         job = WorkerJob(

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,7 @@ import yaml
 from evalkit.errors import EvalkitError
 
 PIPELINES = ("distill", "lightr")
-RECIPES_DIR = Path(__file__).resolve().parent.parent / "training" / "recipes"
+RECIPES_DIR = Path(str(resources.files("evalkit.training").joinpath("recipes")))
 
 
 @dataclass(frozen=True)
@@ -203,7 +204,7 @@ def _evaluate(data: Any, where: str) -> EvaluateSection:
     values = dict(data)
     preset_name = values.pop("preset", None)
     if preset_name is not None:
-        from evalkit.presets import apply_preset
+        from evalkit.run.presets import apply_preset
 
         option_values = {_PRESET_KEYS[key]: _option(key, values.get(key)) for key in _PRESET_KEYS}
         explicit = {_PRESET_KEYS[key] for key in values if key in _PRESET_KEYS}

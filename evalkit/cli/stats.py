@@ -13,9 +13,10 @@ from rich.table import Table
 from evalkit.errors import EvalkitError
 
 if TYPE_CHECKING:
-    from evalkit.plan import VarianceComponents
+    from evalkit.statistics.sample_size import VarianceComponents
 
-# The same names as evalkit.metrics.METRIC_KINDS and evalkit.plan.SCOPES, spelled out so that
+# The same names as evalkit.statistics.estimators.METRIC_KINDS and
+# evalkit.statistics.sample_size.SCOPES, spelled out so that
 # starting the CLI does not import scipy.
 METRIC_CHOICES = ("avg", "pass", "maj", "cons")
 SCOPE_CHOICES = ("fixed", "population")
@@ -37,7 +38,7 @@ SCOPE_CHOICES = ("fixed", "population")
 def compare(run_a: Path, run_b: Path, metric: str, k: int | None, task_list: str | None,
             seed: int, json_path: Path | None) -> None:
     """Paired comparison of run B against run A on the problems both graded."""
-    from evalkit.compare import compare_runs
+    from evalkit.statistics.compare import compare_runs
 
     tasks = [t.strip() for t in task_list.split(",") if t.strip()] if task_list else None
     comparisons = compare_runs(run_a, run_b, metric=metric, k=k, tasks=tasks, seed=seed)
@@ -77,14 +78,14 @@ def compare(run_a: Path, run_b: Path, metric: str, k: int | None, task_list: str
 def plan(task_list: str | None, target_ci: float, pilot: Path | None, accuracy: float | None,
          problems: int | None, scope: str) -> None:
     """How many samples per problem give an avg@n interval of the wanted width."""
-    from evalkit.plan import VarianceComponents, make_plan
+    from evalkit.statistics.sample_size import VarianceComponents, make_plan
 
     if (pilot is None) == (accuracy is None):
         raise EvalkitError("give exactly one of --pilot RUN_DIR and --accuracy PERCENT")
     names = [t.strip() for t in task_list.split(",") if t.strip()] if task_list else []
     parts_by_task: dict[str, VarianceComponents] = {}
     if pilot is not None:
-        from evalkit.outcomes import load_run
+        from evalkit.runfolder.outcomes import load_run
 
         _, outcomes = load_run(pilot)
         missing = [t for t in names if t not in outcomes]

@@ -20,7 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from evalkit.errors import EvalkitError
-from evalkit.results import load_results
+from evalkit.results.document import load_results
 
 
 @dataclass(frozen=True)

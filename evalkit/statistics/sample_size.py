@@ -1,7 +1,7 @@
 """Sample-size planner: how many samples per problem give an avg@n interval of a chosen width.
 
 With N problems of accuracies p_i and n samples each, avg@n is the mean of N per-problem
-means, and (see :mod:`evalkit.metrics`)
+means, and (see :mod:`evalkit.statistics.estimators`)
 
     Var(avg@n) = (between + within / n) / N,   between = Var_i(p_i),  within = mean_i p_i(1-p_i).
 
@@ -30,7 +30,7 @@ import numpy as np
 from scipy import stats
 
 from evalkit.errors import EvalkitError
-from evalkit.metrics import CONFIDENCE
+from evalkit.statistics.estimators import CONFIDENCE
 
 SCOPES = ("fixed", "population")
 MAX_SAMPLES = 1_000_000

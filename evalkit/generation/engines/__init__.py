@@ -14,8 +14,8 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 from typing import Any
 
-from evalkit.engines.base import Engine, GenerationRequest, SamplingConfig, sample_seed
 from evalkit.errors import EvalkitError
+from evalkit.generation.engines.base import Engine, GenerationRequest, SamplingConfig, sample_seed
 
 ENGINE_NAMES = ("auto", "hf", "vllm", "openai", "openai-chat")
 SERVER_ENGINES = ("openai", "openai-chat")
@@ -89,14 +89,14 @@ def create_engine(
     options = options or EngineOptions()
     resolved = resolve_engine_name(name)
     if resolved == "hf":
-        from evalkit.engines.hf import HFEngine
+        from evalkit.generation.engines.hf import HFEngine
 
         return HFEngine(model_path, batch_size=batch_size, dtype=dtype)
     if resolved == "vllm":
-        from evalkit.engines.vllm import VLLMEngine
+        from evalkit.generation.engines.vllm import VLLMEngine
 
         return VLLMEngine(model_path, dtype=dtype, options=options)
-    from evalkit.engines.openai import OpenAIEngine
+    from evalkit.generation.engines.openai import OpenAIEngine
 
     api = "chat" if resolved == "openai-chat" else "completions"
     return OpenAIEngine(model_path, api=api, concurrency=batch_size, options=options)

@@ -9,8 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from evalkit.answer_classes import answer_classes
-from evalkit.budget import (
+from evalkit.errors import EvalkitError
+from evalkit.grading import Grader
+from evalkit.grading.answer_classes import answer_classes
+from evalkit.records import Grade, Problem, SampleRecord
+from evalkit.statistics.budget import (
     Decode,
     GradedSample,
     answer_token,
@@ -18,10 +21,7 @@ from evalkit.budget import (
     check_budgets,
     correct_at_budgets,
 )
-from evalkit.errors import EvalkitError
-from evalkit.grading import Grader
-from evalkit.metrics import AnswerClass, MetricValue, score_task
-from evalkit.records import Grade, Problem, SampleRecord
+from evalkit.statistics.estimators import AnswerClass, MetricValue, score_task
 
 
 @dataclass
@@ -94,9 +94,9 @@ def add_budget_curves(
 ) -> dict[str, Any]:
     """Compute the budget curve of every task of a finished run from its stored samples, and
     rewrite its results.json, results.md and budget_curve.png. Returns the updated results."""
-    from evalkit.plot import plot_budget_curves
-    from evalkit.results import load_results, write_results
-    from evalkit.store import SampleStore
+    from evalkit.reports.plot import plot_budget_curves
+    from evalkit.results.document import load_results, write_results
+    from evalkit.runfolder.store import SampleStore
 
     results = load_results(run_dir)
     if results["model"].get("kind") == "import":

@@ -15,7 +15,7 @@ from transformers import (
     LogitsProcessorList,
 )
 
-from evalkit.engines.base import BatchCallback, GenerationRequest, SamplingConfig
+from evalkit.generation.engines.base import BatchCallback, GenerationRequest, SamplingConfig
 from evalkit.records import Completion
 
 transformers.logging.disable_progress_bar()

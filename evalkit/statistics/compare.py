@@ -1,7 +1,8 @@
 """Paired comparison of two runs, task by task, on the problems both runs graded.
 
 For each task the chosen metric is computed per problem in each run (see
-:mod:`evalkit.metrics`), and d_i = b_i - a_i is taken on the shared problem ids. Reported:
+:mod:`evalkit.statistics.estimators`), and d_i = b_i - a_i is taken on the shared problem ids.
+Reported:
 
 * ``diff``: the mean of d_i, i.e. score(B) - score(A) on the shared problems;
 * ``ci95``: a paired bootstrap interval: problems are resampled with replacement, keeping each
@@ -27,9 +28,9 @@ import numpy as np
 from scipy import stats
 
 from evalkit.errors import EvalkitError
-from evalkit.manifest import manifest_differences
-from evalkit.metrics import METRIC_KINDS, bootstrap_mean_ci, problem_scores
-from evalkit.outcomes import TaskOutcomes, load_run
+from evalkit.generation.manifest import manifest_differences
+from evalkit.runfolder.outcomes import TaskOutcomes, load_run
+from evalkit.statistics.estimators import METRIC_KINDS, bootstrap_mean_ci, problem_scores
 
 RESAMPLES = 9999
 
@@ -100,7 +101,8 @@ def compare_runs(
 
     ``metric`` is avg, pass, maj or cons; ``k`` is pass@k's k (default 1) or maj@k's (default
     the smaller n of the two runs). Differences in the runs' settings (reproducibility
-    manifest, prompt, sampling, grader: :func:`evalkit.manifest.manifest_differences`) and in
+    manifest, prompt, sampling, grader:
+    :func:`evalkit.generation.manifest.manifest_differences`) and in
     the task's problems are in each ``notes``.
     """
     if metric not in METRIC_KINDS:

@@ -11,19 +11,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from evalkit import __version__
-from evalkit.budget import length_summary
-from evalkit.engines import SamplingConfig
+from evalkit.generation.engines import SamplingConfig
+from evalkit.generation.models import ModelRef
+from evalkit.generation.prompts import get_preset
 from evalkit.grading import grader_info
-from evalkit.metrics import MetricValue
-from evalkit.models import ModelRef
-from evalkit.prompts import get_preset
 from evalkit.provenance import hardware, package_versions
 from evalkit.records import GRADE_STATUSES, Grade, Problem, SampleRecord
-from evalkit.report import to_markdown
+from evalkit.reports.table import to_markdown
+from evalkit.statistics.budget import length_summary
+from evalkit.statistics.estimators import MetricValue
 from evalkit.tasks import Task
 
 if TYPE_CHECKING:
-    from evalkit.runner import RunSpec
+    from evalkit.run.runner import RunSpec
 
 SCHEMA_VERSION = 2  # 2: answer_kind, lengths, budget_curve; maj@k / cons@n metrics;
 # grades lines gain answer_class and answer_token (see docs/results-schema.md)

@@ -28,8 +28,7 @@ import yaml
 from rich.console import Console
 
 from evalkit.errors import EvalkitError
-
-from .release_recipe import ReleaseRecipe, json_safe
+from evalkit.workflow.release_recipe import ReleaseRecipe, json_safe
 
 STAGES = ("train", "evaluate", "gate", "card", "publish")
 # Files of a saved checkpoint that ship; trainer logs, optimizer states and checkpoints do not.
@@ -218,7 +217,7 @@ class ReleaseRun:
     # -- evaluate ----------------------------------------------------------------------------
 
     def _evaluate(self) -> dict[str, Any]:
-        from evalkit.runner import Runner, RunSpec
+        from evalkit.run.runner import Runner, RunSpec
 
         e = self.recipe.evaluate
         spec = RunSpec(
@@ -245,9 +244,9 @@ class ReleaseRun:
                                "(see docs/ci-gate.md)") from err
 
     def _gate(self) -> dict[str, Any]:
-        from .gate import run_gate
-        from .policy import load_policy
-        from .summary import render_table, write_summaries
+        from evalkit.release.gate import run_gate
+        from evalkit.release.policy import load_policy
+        from evalkit.release.summary import render_table, write_summaries
 
         folder = self.root / "gate"
         folder.mkdir(parents=True, exist_ok=True)
@@ -264,7 +263,7 @@ class ReleaseRun:
     # -- card --------------------------------------------------------------------------------
 
     def _card(self) -> dict[str, Any]:
-        from .card import CardOptions, write_card
+        from evalkit.release.card import CardOptions, write_card
 
         card = self.recipe.card
         shutil.copyfile(self.eval_dir / "results.json", self.model_dir / "results.json")
@@ -283,7 +282,7 @@ class ReleaseRun:
     # -- publish -----------------------------------------------------------------------------
 
     def _publish(self, dry_run: bool = False) -> dict[str, Any]:
-        from . import publish as hub
+        from evalkit.release import publish as hub
 
         settings = self.recipe.publish
         plan = hub.upload_plan(self.model_dir)

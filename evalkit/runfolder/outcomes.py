@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from evalkit.errors import EvalkitError
-from evalkit.metrics import AnswerClass
+from evalkit.statistics.estimators import AnswerClass
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class TaskOutcomes:
 
 def load_run(run_dir: Path) -> tuple[dict[str, Any], dict[str, TaskOutcomes]]:
     """results.json of a run folder and the graded samples of each of its tasks."""
-    from evalkit.results import load_results
+    from evalkit.results.document import load_results
 
     results = load_results(run_dir)
     root = run_dir if run_dir.is_dir() else run_dir.parent

@@ -12,7 +12,7 @@ import shutil
 import subprocess
 from typing import Any
 
-from evalkit.engines import SERVER_ENGINES
+from evalkit.generation.engines import SERVER_ENGINES
 from evalkit.provenance import package_versions
 
 # Engine info keys that describe where or how patiently a run talked to its engine, not what

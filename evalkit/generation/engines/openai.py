@@ -27,10 +27,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx2
 
-from evalkit.engines import EngineOptions
-from evalkit.engines.base import BatchCallback, GenerationRequest, SamplingConfig
 from evalkit.errors import EvalkitError
-from evalkit.models import ModelRef
+from evalkit.generation.engines import EngineOptions
+from evalkit.generation.engines.base import BatchCallback, GenerationRequest, SamplingConfig
+from evalkit.generation.models import ModelRef
 from evalkit.records import Completion
 
 RETRY_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504})

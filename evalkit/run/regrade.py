@@ -1,8 +1,8 @@
 """`evalkit regrade`: grade the stored samples of a run folder again, without generating.
 
 The samples are read from the run's sample stores and go through the same stages as in
-`evalkit run` (:class:`~evalkit.grading.Grader`, :func:`~evalkit.scoring.score_samples`,
-:class:`~evalkit.results.TaskResult`); the grades files and results.json are rewritten, the
+`evalkit run` (:class:`~evalkit.grading.Grader`, :func:`~evalkit.stages.score.score_samples`,
+:class:`~evalkit.results.document.TaskResult`); the grades files and results.json are rewritten, the
 previous results.json is kept as results.prev.json, and what changed is returned as a diff.
 """
 
@@ -21,15 +21,15 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from evalkit.agreement import tally
-from evalkit.engines import SamplingConfig
 from evalkit.errors import EvalkitError
+from evalkit.generation.engines import SamplingConfig
 from evalkit.grading import Grader, GraderConfig, GradeRequest
-from evalkit.metrics import MetricValue
 from evalkit.records import Grade, Problem, SampleRecord
-from evalkit.results import TaskResult, load_results, write_grades, write_results
-from evalkit.scoring import score_samples, tokenizer_decoder
-from evalkit.store import SampleStore
+from evalkit.results.agreement import tally
+from evalkit.results.document import TaskResult, load_results, write_grades, write_results
+from evalkit.runfolder.store import SampleStore
+from evalkit.stages.score import score_samples, tokenizer_decoder
+from evalkit.statistics.estimators import MetricValue
 
 PREVIOUS_RESULTS = "results.prev.json"
 
@@ -106,7 +106,7 @@ def regrade_run(
     shutil.copyfile(run_dir / "results.json", run_dir / PREVIOUS_RESULTS)
     write_results(results, run_dir)
     if any(block.get("budget_curve") for block in results["tasks"].values()):
-        from evalkit.plot import plot_budget_curves
+        from evalkit.reports.plot import plot_budget_curves
 
         plot_budget_curves(results, run_dir / "budget_curve.png")
     return diff

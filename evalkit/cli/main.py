@@ -10,14 +10,14 @@ from rich.console import Console
 from rich.table import Table
 
 from evalkit import __version__
+from evalkit.cli.imports import grade_command, import_command
+from evalkit.cli.options import int_list
+from evalkit.cli.stats import compare, plan
 from evalkit.errors import EvalkitError
-from evalkit.importers.cli import grade_command, import_command
-from evalkit.models import DEFAULT_MODEL
-from evalkit.options import int_list
-from evalkit.prompts import PRESETS
+from evalkit.generation.models import DEFAULT_MODEL
+from evalkit.generation.prompts import PRESETS
 from evalkit.records import GRADE_STATUSES
 from evalkit.release.cli import card, gate, leaderboard, publish, release
-from evalkit.stats_cli import compare, plan
 from evalkit.training.cli import train
 
 EXIT_USER_ERROR = 2
@@ -171,14 +171,14 @@ def run(
     grader_config: Path | None,
 ) -> None:
     """Generate, grade and score a model on benchmark tasks."""
-    from evalkit.engines import EngineOptions
+    from evalkit.generation.engines import EngineOptions
     from evalkit.grading import GraderConfig, load_grader_config
-    from evalkit.report import render_table
-    from evalkit.runner import Runner, RunSpec
+    from evalkit.reports.table import render_table
+    from evalkit.run.runner import Runner, RunSpec
 
     preset_record = None
     if preset is not None:
-        from evalkit.presets import apply_preset
+        from evalkit.run.presets import apply_preset
 
         ctx = click.get_current_context()
         values = {"task_list": task_list, "prompt": prompt, "temperature": temperature,
@@ -253,11 +253,11 @@ def tasks_command() -> None:
 @click.option("--grader-workers", type=click.IntRange(min=1), default=1, show_default=True)
 def report(run_dir: Path, budgets: str | None, grader_workers: int) -> None:
     """Print the results table of a finished run and rewrite its results.md."""
-    from evalkit.report import render_table, to_markdown
-    from evalkit.results import load_results
+    from evalkit.reports.table import render_table, to_markdown
+    from evalkit.results.document import load_results
 
     if budgets:
-        from evalkit.scoring import add_budget_curves
+        from evalkit.stages.score import add_budget_curves
 
         results = add_budget_curves(run_dir, int_list(budgets, "--budgets"), grader_workers)
     else:
@@ -283,9 +283,9 @@ def _slug(model: str) -> str:
 def inspect(run_dir: Path, task: str | None, status: str | None, disagree: bool,
             limit: int) -> None:
     """Show graded samples side by side: problem, gold, verdicts, end of the completion."""
-    from evalkit.agreement import Agreement, read_samples, render_samples
     from evalkit.importers.summary import agreement_line
-    from evalkit.results import load_results
+    from evalkit.results.agreement import Agreement, read_samples, render_samples
+    from evalkit.results.document import load_results
 
     console = Console(width=160)
     if disagree:
@@ -314,7 +314,7 @@ def regrade(run_dir: Path, grader_config: Path | None, grader_workers: int,
     """Grade a run's stored samples again (no generation): rewrite results.json, keep the old
     one as results.prev.json, and print what changed."""
     from evalkit.grading import load_grader_config
-    from evalkit.regrade import PREVIOUS_RESULTS, regrade_run, render_diff
+    from evalkit.run.regrade import PREVIOUS_RESULTS, regrade_run, render_diff
 
     config = load_grader_config(grader_config) if grader_config else None
     diff = regrade_run(run_dir, config, grader_workers, grader_timeout)

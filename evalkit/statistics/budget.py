@@ -27,8 +27,8 @@ import numpy as np
 
 from evalkit.errors import EvalkitError
 from evalkit.grading import Grader, GradeRequest, extract_answer
-from evalkit.metrics import score_task
 from evalkit.records import Problem
+from evalkit.statistics.estimators import score_task
 
 Decode = Callable[[list[int]], str]
 LENGTH_QUANTILES = (10, 25, 50, 75, 90)

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
-from evalkit.prompts import RenderedPrompt
+from evalkit.generation.prompts import RenderedPrompt
 from evalkit.records import Completion
 
 
