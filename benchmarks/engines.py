@@ -21,13 +21,15 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from rich.console import Console
 
 from evalkit.generation.engines import EngineOptions
 from evalkit.generation.models import resolve_model
-from evalkit.run.runner import Runner, RunSpec
+from evalkit.run.plan import plan_from
+from evalkit.run.runner import Runner
 
 MAX_MODEL_LEN = 2048
 
@@ -61,15 +63,17 @@ def start_server(model: str, port: int, log: Path) -> subprocess.Popen:
 
 
 def run_engine(engine: str, args: argparse.Namespace, out: Path, options: EngineOptions) -> None:
-    spec = RunSpec(
+    plan = plan_from(
         model="smollm2-135m", tasks=["gsm8k"], output_dir=out, engine=engine, limit=args.problems,
         n=args.n, temperature=0.6, top_p=0.95, max_tokens=args.max_tokens, dtype="float32",
-        batch_size=args.batch_size, engine_options=options,
+        batch_size=args.batch_size,
     )
-    results = Runner(spec, Console(stderr=True, quiet=True)).run()
-    t = results["timings"]
-    task = results["tasks"]["gsm8k"]
-    tokens = task["mean_tokens"] * task["problems"] * task["n"]
+    plan = replace(plan, engine_options=replace(options, served_model=plan.engine_options
+                                                .served_model))
+    results = Runner(plan, Console(stderr=True, quiet=True)).run()
+    t = results.timings
+    task = results.tasks["gsm8k"]
+    tokens = task.mean_tokens * task.problems * task.n
     harness = t["total_s"] - t["engine_load_s"] - t["generate_s"]
     print(f"{engine:>7}: {tokens:7.0f} tokens | load {t['engine_load_s']:6.1f} s | generation "
           f"{t['generate_s']:7.1f} s = {tokens / t['generate_s']:6.1f} tokens/s | harness "

@@ -21,7 +21,8 @@ from pathlib import Path
 from rich.console import Console
 
 from evalkit.grading import Grader, GradeRequest
-from evalkit.run.runner import Runner, RunSpec
+from evalkit.run.plan import plan_from
+from evalkit.run.runner import Runner
 
 GRADED = Path(__file__).resolve().parents[2] / "shared" / "data" / "graded"
 MODELS = ("6b_finetuning", "6b_verification", "175b_finetuning", "175b_verification")
@@ -29,17 +30,12 @@ MODELS = ("6b_finetuning", "6b_verification", "175b_finetuning", "175b_verificat
 
 def harness_overhead(limit: int, max_tokens: int) -> None:
     with tempfile.TemporaryDirectory() as out:
-        spec = RunSpec(
-            model="smollm2-135m",
-            tasks=["gsm8k"],
-            output_dir=Path(out),
-            limit=limit,
-            max_tokens=max_tokens,
-        )
-        results = Runner(spec, Console(stderr=True, quiet=True)).run()
-    t = results["timings"]
+        plan = plan_from(model="smollm2-135m", tasks=["gsm8k"], output_dir=Path(out),
+                         limit=limit, max_tokens=max_tokens)
+        results = Runner(plan, Console(stderr=True, quiet=True)).run()
+    t = results.timings
     harness = t["total_s"] - t["generate_s"] - t["engine_load_s"]
-    tokens = results["tasks"]["gsm8k"]["mean_tokens"] * limit
+    tokens = results.tasks["gsm8k"].mean_tokens * limit
     print(
         f"run: {limit} GSM8K problems x 1 sample, max {max_tokens} tokens, SmolLM2-135M, hf engine"
     )

@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 GRADE_STATUSES = ("correct", "wrong", "no_answer", "truncated", "timeout", "error")
+AnswerClass = int | None  # a sample's equivalence class within its problem; None: no answer
 
 
 @dataclass(frozen=True)
@@ -48,8 +49,31 @@ class SampleRecord:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> SampleRecord:
+    def from_json(cls, data: Any) -> SampleRecord:
+        """The record of a store line; ValueError names the first field that is wrong."""
+        if not isinstance(data, dict):
+            raise ValueError("not a sample record (a JSON object)")
+        for name, kinds in _SAMPLE_FIELDS.items():
+            if name not in data:
+                if name in _OPTIONAL:
+                    continue
+                raise ValueError(f"no field {name!r}")
+            value = data[name]
+            if not isinstance(value, kinds) or isinstance(value, bool):
+                raise ValueError(f"field {name!r} has the wrong type ({type(value).__name__})")
+        ids = data.get("token_ids")
+        if ids is not None and not all(isinstance(i, int) for i in ids):
+            raise ValueError("field 'token_ids' holds something other than integers")
+        if data["sample_index"] < 0:
+            raise ValueError("field 'sample_index' is negative")
         return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
+
+
+_SAMPLE_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "problem_id": str, "sample_index": int, "seed": int, "text": str, "num_tokens": int,
+    "finish_reason": str, "prompt_tokens": int, "token_ids": (list, type(None)),
+}
+_OPTIONAL = ("prompt_tokens", "token_ids")
 
 
 @dataclass

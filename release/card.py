@@ -11,7 +11,6 @@ import json
 import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 import yaml
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
@@ -19,7 +18,8 @@ from huggingface_hub import EvalResult, ModelCard, ModelCardData
 from evalkit import __version__
 from evalkit.errors import EvalkitError
 from evalkit.generation.models import resolve_model
-from evalkit.results.document import load_results
+from evalkit.results.schema import Results
+from evalkit.runfolder.folder import read_results
 
 PLOT_PATTERNS = ("budget*.png", "budget*.svg")
 
@@ -42,7 +42,7 @@ class Run:
     """One results.json given to the card, and the name of its budget-curve plot in the card."""
 
     path: Path
-    results: dict[str, Any]
+    results: Results
     plot: str | None = None
 
     @property
@@ -50,21 +50,22 @@ class Run:
         return (self.path if self.path.is_dir() else self.path.parent).resolve()
 
 
-def eval_results(results: dict[str, Any], source_url: str | None = None) -> list[EvalResult]:
+def eval_results(results: Results, source_url: str | None = None) -> list[EvalResult]:
     """One EvalResult per task x metric, with the settings needed to read it in its args."""
     found = []
-    for task, block in results["tasks"].items():
-        dataset_args = {"data_sha256": block["data_sha256"], "problems": block["problems"],
-                        "variant": block["variant"]}
-        for m in block["metrics"]:
+    for task, block in results.tasks.items():
+        dataset_args = {"data_sha256": block.data_sha256, "problems": block.problems,
+                        "variant": block.variant}
+        for m in block.metrics:
             # The Hub's YAML drops None values, so leave them out to load back equal.
-            metric_args = {key: v for key, v in {**m, **block["sampling"]}.items()
+            metric_args = {key: list(v) if isinstance(v, tuple) else v
+                           for key, v in {**m.to_json(), **block.sampling}.items()
                            if key not in ("metric", "value") and v is not None}
             found.append(EvalResult(
                 task_type="text-generation", dataset_type=task, dataset_name=task,
-                dataset_args=dataset_args, metric_type=m["metric"], metric_value=m["value"],
-                metric_name=f"{task} {m['metric']}", metric_args=metric_args,
-                source_name=f"evalkit {results['evalkit_version']}" if source_url else None,
+                dataset_args=dataset_args, metric_type=m.metric, metric_value=m.value,
+                metric_name=f"{task} {m.metric}", metric_args=metric_args,
+                source_name=f"evalkit {results.evalkit_version}" if source_url else None,
                 source_url=source_url,
             ))
     return found
@@ -74,10 +75,10 @@ def _load_runs(model_dir: Path, results_paths: list[Path]) -> list[Run]:
     """Read the results files; refuse duplicate tasks and runs of a different checkpoint."""
     if not results_paths:
         raise EvalkitError("pass at least one --results file (a run folder or its results.json)")
-    runs = [Run(path, load_results(path)) for path in results_paths]
+    runs = [Run(path, read_results(path)) for path in results_paths]
     seen: dict[str, Path] = {}
     for run in runs:
-        for task in run.results["tasks"]:
+        for task in run.results.tasks:
             if task in seen:
                 raise EvalkitError(
                     f"task {task} is in both {seen[task]} and {run.path}: pass one result per task"
@@ -86,7 +87,7 @@ def _load_runs(model_dir: Path, results_paths: list[Path]) -> list[Run]:
     if (model_dir / "config.json").is_file():
         fingerprint = resolve_model(str(model_dir)).revision
         for run in runs:
-            revision = run.results["model"].get("revision") or ""
+            revision = run.results.model.revision or ""
             if revision.startswith("folder-sha256:") and revision != fingerprint:
                 raise EvalkitError(
                     f"{run.path} was made from a different checkpoint than {model_dir} "
@@ -150,43 +151,43 @@ def _results_table(runs: list[Run]) -> str:
              "| task | metric | score (%) | 95% CI | ± SE | problems | n | truncated |",
              "|---|---|---|---|---|---|---|---|"]
     for run in runs:
-        for task, block in run.results["tasks"].items():
-            for m in block["metrics"]:
-                ci = f"[{100 * m['ci95'][0]:.1f}, {100 * m['ci95'][1]:.1f}]" if m["ci95"] else "–"
-                se = f"{100 * m['stderr']:.1f}" if m["stderr"] is not None else "–"
+        for task, block in run.results.tasks.items():
+            for m in block.metrics:
+                ci = f"[{100 * m.ci95[0]:.1f}, {100 * m.ci95[1]:.1f}]" if m.ci95 else "–"
+                se = f"{100 * m.stderr:.1f}" if m.stderr is not None else "–"
                 lines.append(
-                    f"| {task} | {m['metric']} | {100 * m['value']:.1f} | {ci} | {se} | "
-                    f"{m['problems']} | {m['n']} | {100 * block['truncation_rate']:.1f}% |"
+                    f"| {task} | {m.metric} | {100 * m.value:.1f} | {ci} | {se} | "
+                    f"{m.problems} | {m.n} | {100 * block.truncation_rate:.1f}% |"
                 )
     return "\n".join(lines)
 
 
 def _settings(run: Run) -> str:
     r = run.results
-    model, sampling, prompt, grader = r["model"], r["sampling"], r["prompt"], r["grader"]
-    engine = ", ".join(f"{k}={v}" for k, v in r["engine"].items() if k != "name")
+    model, sampling, prompt, grader = r.model, r.sampling, r.prompt, r.grader
+    engine = ", ".join(f"{k}={v}" for k, v in r.engine.items() if k != "name")
     lines = [
         f"## Evaluation settings ({run.folder.name})", "",
-        f"- model: `{model['source']}` at revision `{model['revision']}`",
-        f"- engine: {r['engine'].get('name')}" + (f" ({engine})" if engine else ""),
+        f"- model: `{model.source}` at revision `{model.revision}`",
+        f"- engine: {r.engine.get('name')}" + (f" ({engine})" if engine else ""),
         f"- prompt: preset `{prompt['preset']}`"
         + (" through the model's chat template" if prompt["chat_template"] else " (raw text)")
         + f"; system prompt: {json.dumps(prompt['system']) if prompt['system'] else 'none'}"
         + f"; user template: {json.dumps(prompt['user_template'])}",
-        f"- sampling: n={sampling['n']}, k={sampling['k']}, temperature={sampling['temperature']}, "
-        f"top_p={sampling['top_p']}, seed={sampling['seed']}",
+        f"- sampling: n={sampling.n}, k={sampling.k}, temperature={sampling.temperature}, "
+        f"top_p={sampling.top_p}, seed={sampling.seed}",
         f"- grader: {grader.get('name')} {grader.get('grader_version')} "
         f"(math-verify {grader.get('math_verify')})",
-        f"- evalkit {r['evalkit_version']}, run {r['created']}",
+        f"- evalkit {r.evalkit_version}, run {r.created}",
         "",
         "| task | variant | problems | max tokens | budget curve at | data sha256 |",
         "|---|---|---|---|---|---|",
     ]
     lines += [
-        f"| {task} | {b['variant']} | {b['problems']} | {b['sampling']['max_tokens']} | "
-        f"{', '.join(str(p['budget']) for p in b.get('budget_curve') or []) or '–'} | "
-        f"`{b['data_sha256']}` |"
-        for task, b in r["tasks"].items()
+        f"| {task} | {b.variant} | {b.problems} | {b.sampling.get('max_tokens')} | "
+        f"{', '.join(str(p.budget) for p in b.budget_curve) or '–'} | "
+        f"`{b.data_sha256}` |"
+        for task, b in r.tasks.items()
     ]
     return "\n".join(lines)
 
@@ -207,11 +208,11 @@ def _recipe(path: Path | None) -> str:
     return f"## Training recipe\n\nFrom `{path.name}`:\n\n```yaml\n{text}\n```"
 
 
-def _usage(model_name: str, results: dict[str, Any]) -> str:
-    if results["model"].get("kind") == "import":  # made by another tool: its prompt is unknown
+def _usage(model_name: str, results: Results) -> str:
+    if results.model.kind == "import":  # made by another tool: its prompt is unknown
         return ""
-    prompt, sampling = results["prompt"], results["sampling"]
-    budget = next(iter(results["tasks"].values()))["sampling"]["max_tokens"]
+    prompt, sampling = results.prompt, results.sampling
+    budget = next(iter(results.tasks.values())).sampling.get("max_tokens")
     user = json.dumps(prompt["user_template"].replace("{question}", "What is 7 * 8?"))
     if prompt["chat_template"]:
         system = (f'{{"role": "system", "content": {json.dumps(prompt["system"])}}}, '
@@ -222,8 +223,8 @@ inputs = tokenizer.apply_chat_template(
 ).to(model.device)"""
     else:
         encode = f'inputs = tokenizer({user}, return_tensors="pt").input_ids.to(model.device)'
-    generate = (f"do_sample=True, temperature={sampling['temperature']}, "
-                f"top_p={sampling['top_p']}" if sampling["temperature"] > 0 else "do_sample=False")
+    generate = (f"do_sample=True, temperature={sampling.temperature}, "
+                f"top_p={sampling.top_p}" if sampling.temperature else "do_sample=False")
     return f"""## Usage
 
 Prompted as it was evaluated:
@@ -242,7 +243,7 @@ print(tokenizer.decode(output[0][inputs.shape[-1]:], skip_special_tokens=True))
 
 def _citation(model_name: str, runs: list[Run]) -> str:
     key = "".join(c if c.isalnum() else "_" for c in model_name.split("/")[-1]).lower()
-    year = runs[0].results["created"][:4]
+    year = runs[0].results.created[:4]
     return f"""## Citation
 
 ```bibtex

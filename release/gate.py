@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from evalkit.errors import EvalkitError
-from evalkit.results.document import load_results
+from evalkit.results.schema import Results
+from evalkit.runfolder.folder import read_results
 from evalkit.statistics.compare import compare_runs
 from evalkit.statistics.estimators import METRIC_KINDS
 
@@ -53,8 +53,8 @@ def run_gate(policy: Policy, results_path: Path, baseline_path: Path | None = No
         raise EvalkitError(
             f"policy {policy.path} compares with a baseline: pass --baseline BASELINE_RESULTS"
         )
-    results = load_results(results_path)
-    baseline = load_results(baseline_path) if baseline_path is not None else None
+    results = read_results(results_path)
+    baseline = read_results(baseline_path) if baseline_path is not None else None
     verdicts: list[Verdict] = []
     for rule in policy.rules:
         verdicts += _check(rule, results, results_path, baseline, baseline_path)
@@ -66,8 +66,8 @@ def run_gate(policy: Policy, results_path: Path, baseline_path: Path | None = No
 
 
 def _check(
-    rule: Rule, results: dict[str, Any], results_path: Path,
-    baseline: dict[str, Any] | None, baseline_path: Path | None,
+    rule: Rule, results: Results, results_path: Path,
+    baseline: Results | None, baseline_path: Path | None,
 ) -> list[Verdict]:
     if isinstance(rule, Threshold):
         return [_threshold(rule, results, str(results_path))]
@@ -79,11 +79,11 @@ def _check(
     return _no_regression(rule, results_path, baseline_path)
 
 
-def _threshold(rule: Threshold, results: dict[str, Any], where: str) -> Verdict:
+def _threshold(rule: Threshold, results: Results, where: str) -> Verdict:
     entry = find_metric(results, rule.task, rule.metric, where)
-    value = entry["value"]
+    value = entry.value
     passed = (rule.min is None or value >= rule.min) and (rule.max is None or value <= rule.max)
-    ci = entry.get("ci95")
+    ci = entry.ci95
     shown = _pct(value) + (f" [{100 * ci[0]:.1f}, {100 * ci[1]:.1f}]" if ci else "")
     if rule.min is not None and rule.max is not None:
         bound = f"{_pct(rule.min)} to {_pct(rule.max)}"
@@ -94,9 +94,9 @@ def _threshold(rule: Threshold, results: dict[str, Any], where: str) -> Verdict:
     return Verdict(f"{rule.task} {rule.metric}", shown, bound, passed)
 
 
-def _truncation(rule: TruncationRate, results: dict[str, Any], where: str) -> list[Verdict]:
-    names = [rule.task] if rule.task is not None else list(results["tasks"])
-    rates = {name: find_task(results, name, where)["truncation_rate"] for name in names}
+def _truncation(rule: TruncationRate, results: Results, where: str) -> list[Verdict]:
+    names = [rule.task] if rule.task is not None else list(results.tasks)
+    rates = {name: find_task(results, name, where).truncation_rate for name in names}
     return [
         Verdict(f"{name} truncation rate", _pct(rate), f"<= {_pct(rule.max)}", rate <= rule.max)
         for name, rate in rates.items()
@@ -104,11 +104,11 @@ def _truncation(rule: TruncationRate, results: dict[str, Any], where: str) -> li
 
 
 def _grader_version(
-    results: dict[str, Any], baseline: dict[str, Any], where: str, baseline_where: str
+    results: Results, baseline: Results, where: str, baseline_where: str
 ) -> Verdict:
     versions = []
     for doc, name in ((results, where), (baseline, baseline_where)):
-        version = doc.get("grader", {}).get("grader_version")
+        version = doc.grader.get("grader_version")
         if not version:
             raise EvalkitError(f"{name} records no grader.grader_version: rerun it with evalkit")
         versions.append(version)
@@ -146,10 +146,9 @@ def _split_metric(metric: str) -> tuple[str, int | None]:
     return kind, int(k) if k and kind in ("pass", "maj") else None
 
 
-def _label(results: dict[str, Any]) -> str:
-    model = results["model"]
-    revision = model.get("revision")
-    return f"{model['name']} ({revision})" if revision else model["name"]
+def _label(results: Results) -> str:
+    model = results.model
+    return f"{model.name} ({model.revision})" if model.revision else model.name
 
 
 def _pct(value: float) -> str:

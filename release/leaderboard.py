@@ -14,7 +14,8 @@ from typing import Any
 import yaml
 
 from evalkit.errors import EvalkitError
-from evalkit.results.document import load_results
+from evalkit.results.schema import MetricValue, ModelInfo
+from evalkit.runfolder.folder import read_results
 
 from .lookup import metric_index
 
@@ -56,11 +57,11 @@ class Run:
     """A reproduced run dropped into runs/, with its figures by (task, metric)."""
 
     name: str
-    model: dict[str, Any]
-    metrics: dict[tuple[str, str], dict[str, Any]]
+    model: ModelInfo
+    metrics: dict[tuple[str, str], MetricValue]
 
     def matches(self, hub_id: str | None) -> bool:
-        return hub_id is not None and hub_id in (self.model.get("name"), self.model.get("source"))
+        return hub_id is not None and hub_id in (self.model.name, self.model.source)
 
 
 def load_boards(folder: Path) -> list[Board]:
@@ -78,9 +79,9 @@ def load_runs(folder: Path) -> list[Run]:
     paths = sorted([*runs_dir.glob("*.json"), *runs_dir.glob("*/results.json")])
     runs = []
     for path in paths:
-        results = load_results(path)
+        results = read_results(path)
         name = path.stem if path.name != "results.json" else path.parent.name
-        runs.append(Run(name, results["model"], metric_index(results)))
+        runs.append(Run(name, results.model, metric_index(results)))
     return runs
 
 

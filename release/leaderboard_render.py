@@ -55,7 +55,7 @@ def board_lines(board: Board, runs: list[Run]) -> list[Line]:
 
 
 def _run_line(board: Board, run: Run, variant: str) -> Line:
-    return Line(run.model["name"], variant, "", f"reproduced ({run.name})",
+    return Line(run.model.name, variant, "", f"reproduced ({run.name})",
                 tuple(_reproduced_cell(c, run) for c in board.columns))
 
 
@@ -63,9 +63,9 @@ def _reproduced_cell(column: Column, run: Run) -> str:
     entry = run.metrics.get((column.task, column.metric)) if column.task else None
     if entry is None:
         return "–"
-    ci = entry.get("ci95")
+    ci = entry.ci95
     bracket = f" [{100 * ci[0]:.1f}, {100 * ci[1]:.1f}]" if ci else ""
-    return f"{100 * entry['value']:.1f}{bracket}"
+    return f"{100 * entry.value:.1f}{bracket}"
 
 
 def _header(board: Board) -> list[str]:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from evalkit.records import GRADE_STATUSES
-from evalkit.results.document import SCHEMA_VERSION
+from evalkit.results.schema import SCHEMA_VERSION
 from evalkit.statistics.estimators import score_task
 
 

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from evalkit.results.document import SCHEMA_VERSION
+from evalkit.results.schema import SCHEMA_VERSION
 
 
 def write_run(
@@ -22,13 +22,15 @@ def write_run(
     """
     folder.mkdir(parents=True, exist_ok=True)
     doc: dict[str, Any] = {
-        "schema_version": SCHEMA_VERSION,
-        "model": {"name": folder.name, "revision": None},
+        "schema_version": SCHEMA_VERSION, "evalkit_version": "test", "created": "2025-01-01",
+        "model": {"name": folder.name, "kind": "local", "revision": None},
         "engine": {"name": engine},
         "versions": {"evalkit": "test"},
         "grader": {"name": "math-verify", "grader_version": "test"},
         "prompt": {"preset": "boxed"},
-        "sampling": {"temperature": 0.6, "seed": 0, **(sampling or {})},
+        "sampling": {"n": 1, "k": [1], "seed": 0, "seed_rule": None, "temperature": 0.6,
+                     "top_p": 0.95, "max_tokens": 1024, "limit": None, **(sampling or {})},
+        "hardware": {}, "timings": {},
         "tasks": {},
     }
     for name, rows in tasks.items():
@@ -44,14 +46,18 @@ def write_run(
                 if value is False:  # wrong with a class of its own
                     answer_class = 1000 + index
                 lines.append(json.dumps({
-                    "problem_id": pid, "sample_index": index, "status": status,
+                    "problem_id": pid, "sample_index": index, "gold": "g", "status": status,
                     "extracted": None if value is None else str(value),
                     "answer_class": answer_class, "num_tokens": 10, "finish_reason": "stop",
                 }))
         (folder / grades_file).write_text("\n".join(lines) + "\n")
         doc["tasks"][name] = {
+            "task": name, "variant": None, "source": None, "problems": len(rows),
             "problem_ids": list(rows), "grades_file": str(grades_file), "data_sha256": "x" * 64,
-            "n": len(next(iter(rows.values()))),
+            "n": len(next(iter(rows.values()))), "sampling": {}, "metrics": [],
+            "status_counts": {}, "truncation_rate": 0.0, "mean_tokens": 10.0,
+            "answer_kind": "math", "lengths": None, "samples_file": f"samples/{name}.jsonl",
+            "wall_time_s": {},
         }
     (folder / "results.json").write_text(json.dumps(doc))
     return folder

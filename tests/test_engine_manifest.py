@@ -83,7 +83,7 @@ def test_run_with_preset_records_preset_overrides_and_manifest(tiny_model, tmp_p
     assert result.exit_code == 0, result.output
     results = json.loads((out / "results.json").read_text())
     assert results["preset"]["name"] == "lightreasoner"
-    assert results["preset"]["overridden"] == {"task_list": "gsm8k", "max_tokens": 8}
+    assert results["preset"]["overridden"] == {"tasks": ["gsm8k"], "max_tokens": 8}
     assert results["prompt"]["preset"] == "qwen25-math-cot"
     assert results["sampling"]["temperature"] == 0.0 and results["sampling"]["n"] == 1
     manifest = results["manifest"]

@@ -12,6 +12,7 @@ import hashlib
 import json
 import threading
 import time
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -29,7 +30,8 @@ from evalkit.generation.engines import (
 )
 from evalkit.generation.engines import openai as openai_engine
 from evalkit.generation.prompts import PRESETS, Prompter
-from evalkit.run.runner import Runner, RunSpec
+from evalkit.run.plan import RunPlan, plan_from
+from evalkit.run.runner import Runner
 
 SECRET = "sk-evalkit-test-0123456789abcdef"
 
@@ -248,12 +250,10 @@ def test_a_run_that_gives_up_keeps_its_samples_and_the_rerun_completes(server, t
                                                                        tmp_path):
     out = tmp_path / "run"
 
-    def spec() -> RunSpec:
-        return RunSpec(
-            model=str(tiny_model), tasks=["gsm8k"], output_dir=out, limit=4, n=2, max_tokens=16,
-            engine="openai", batch_size=1,
-            engine_options=EngineOptions(base_url=server.url, max_retries=2),
-        )
+    def spec() -> RunPlan:
+        plan = plan_from(model=str(tiny_model), tasks=["gsm8k"], output_dir=out, limit=4, n=2,
+                         max_tokens=16, engine="openai", batch_size=1, base_url=server.url)
+        return replace(plan, engine_options=replace(plan.engine_options, max_retries=2))
 
     server.failures = [None] * 3
     server.fail_always = 503
@@ -267,4 +267,4 @@ def test_a_run_that_gives_up_keeps_its_samples_and_the_rerun_completes(server, t
     lines = store.read_text().splitlines()
     assert len(lines) == 8 and lines[:3] == kept
     assert len(server.bodies) == 8  # the 3 stored samples were not asked for again
-    assert sum(results["tasks"]["gsm8k"]["status_counts"].values()) == 8
+    assert sum(results.tasks["gsm8k"].status_counts.values()) == 8

@@ -13,7 +13,8 @@ from conftest import SHARED_DATA
 
 from evalkit.cli import main
 from evalkit.importers import ImportSpec, ReadOptions, import_file
-from evalkit.run.runner import Runner, RunSpec
+from evalkit.run.plan import plan_from
+from evalkit.run.runner import Runner
 from evalkit.tasks import get_task
 
 FIXTURES = Path(__file__).parent / "fixtures" / "imports"
@@ -41,7 +42,8 @@ def _rows_of(source: Path, dest: Path, indices: list[int]) -> Path:
 
 def _import(source: Path, fmt: str, out: Path, **kw) -> dict:
     options = ReadOptions(**kw.pop("options", {}))
-    return import_file(ImportSpec(source, fmt, out, options=options, grader_workers=0, **kw))
+    return import_file(ImportSpec(source, fmt, out, options=options, grader_workers=0,
+                                  **kw)).to_json()
 
 
 def _recount(run_dir: Path, task: dict) -> tuple[int, int, int]:
@@ -169,20 +171,20 @@ def test_openai_batch_output(tmp_path):
     samples = _lines(tmp_path / "run" / task["samples_file"])
     assert [s["finish_reason"] for s in samples].count("length") == 1
     assert task["truncation_rate"] == 1 / 8
-    assert "agreement" not in task  # the Batch API gives no verdicts
+    assert task["agreement"] is None  # the Batch API gives no verdicts
 
 
 def test_metrics_equal_those_of_the_run_path(tiny_model, tmp_path):
     """The same samples scored by `evalkit run` (stored, so regraded, not regenerated)."""
     imported = _import(FIXTURES / "openai_batch_gsm8k_output.jsonl", "openai-batch",
                        tmp_path / "imported")
-    spec = RunSpec(model=str(tiny_model), tasks=["gsm8k"], output_dir=tmp_path / "run",
-                   limit=4, n=2, max_tokens=4, grader_workers=1)
-    first = Runner(spec).run()
+    spec = plan_from(model=str(tiny_model), tasks=["gsm8k"], output_dir=tmp_path / "run",
+                     limit=4, n=2, max_tokens=4, grader_workers=1)
+    first = Runner(spec).run().to_json()
     store = tmp_path / "run" / first["tasks"]["gsm8k"]["samples_file"]
     store.write_text((tmp_path / "imported" / imported["tasks"]["gsm8k"]["samples_file"])
                      .read_text(encoding="utf-8"), encoding="utf-8")
-    rerun = Runner(spec).run()
+    rerun = Runner(spec).run().to_json()
     ours, theirs = imported["tasks"]["gsm8k"], rerun["tasks"]["gsm8k"]
     assert ours["problem_ids"] == theirs["problem_ids"]
     assert ours["metrics"] == theirs["metrics"]

@@ -116,4 +116,4 @@ def test_refuses_the_folder_of_an_evalkit_run(tmp_path):
     (tmp_path / "run").mkdir()
     (tmp_path / "run" / "results.json").write_text(json.dumps({"engine": {"name": "hf"}}))
     _fails(["import", str(FIXTURES / "openai_batch_gsm8k_output.jsonl"), "--format",
-            "openai-batch", "--output-dir", str(tmp_path / "run")], "another run's results")
+            "openai-batch", "--output-dir", str(tmp_path / "run")], "another run's samples")

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from evalkit.cli import main
 from evalkit.errors import EvalkitError
 from evalkit.grading import GraderConfig, load_grader_config
-from evalkit.run.regrade import PREVIOUS_RESULTS, regrade_run
+from evalkit.run.regrade import regrade_run
 
 # A reasoning model cut off while thinking: graded `truncated` by default, `correct` (gold 18 is
 # the answer to GSM8K test problem 0) when the whole text is graded.
@@ -63,7 +63,9 @@ def test_regrade_rewrites_results_and_prints_the_changed_verdicts(run_dir: Path,
     config.write_text("think_policy: whole_text\n")
     default_results = (run_dir / "results.json").read_text()
     output = _regrade(run_dir, "--grader-config", str(config))
-    assert (run_dir / PREVIOUS_RESULTS).read_text() == default_results
+    kept = sorted((run_dir / "history").glob("*.json"))
+    assert kept[-1].read_text() == default_results  # the earlier results are kept, not replaced
+    assert f"previous: {kept[-1]}" in output
     first = _grades(run_dir)[0]
     assert (first["status"], first["extracted"], first["rule"]) == ("correct", "18", "last_number")
     assert [g["status"] for g in _grades(run_dir)[1:]] == ["truncated"] * 2
@@ -88,11 +90,14 @@ def test_regrade_rewrites_results_and_prints_the_changed_verdicts(run_dir: Path,
     output = _regrade(run_dir)  # back to the default policy: the verdict changes back
     assert _grades(run_dir)[0]["status"] == "truncated"
     assert "1 samples changed verdict" in output and "- (truncated)" in output
+    history = sorted((run_dir / "history").glob("*.json"))
+    assert len(history) == len(kept) + 1  # a second regrade loses nothing either
+    assert history[-2].read_text() == default_results
 
 
 def test_regrade_without_changes_reports_none(run_dir: Path) -> None:
     regrade_run(run_dir)
-    diff = regrade_run(run_dir)
+    diff, _ = regrade_run(run_dir)
     assert diff.changes == []
     assert sum(diff.transitions["gsm8k"].values()) == 3
     assert all(old == new for old, new in diff.transitions["gsm8k"])
@@ -103,10 +108,11 @@ def test_a_missing_sample_is_a_clear_error(run_dir: Path) -> None:
     samples = run_dir / block["samples_file"]
     samples.write_text("".join(json.dumps(r) + "\n" for r in _lines(samples)[1:]))
     grades_before = (run_dir / block["grades_file"]).read_text()
+    results_before = (run_dir / "results.json").read_text()
     with pytest.raises(EvalkitError, match="missing"):
         regrade_run(run_dir)
     assert (run_dir / block["grades_file"]).read_text() == grades_before
-    assert not (run_dir / PREVIOUS_RESULTS).exists()
+    assert (run_dir / "results.json").read_text() == results_before
 
 
 def test_grader_configs_are_validated(tmp_path: Path) -> None:

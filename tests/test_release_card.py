@@ -12,6 +12,7 @@ from release_fixtures import verdicts, write_run
 
 from evalkit.cli import main
 from evalkit.release.card import eval_results
+from evalkit.runfolder.folder import read_results
 
 
 @pytest.fixture
@@ -41,7 +42,7 @@ def test_card_round_trips_eval_results(model_dir: Path, tmp_path: Path):
 
     card = ModelCard.load(model_dir / "README.md")
     expected = [r for run in (first, second)
-                for r in eval_results(json.loads((run / "results.json").read_text()),
+                for r in eval_results(read_results(run),
                                       "https://ci.example/1")]
     assert card.data.eval_results == expected
     assert card.data.model_name == "org/tiny-math"
@@ -76,7 +77,7 @@ def test_card_without_options_uses_folder_name(model_dir: Path, tmp_path: Path):
     assert _card(model_dir, "--results", run).exit_code == 0
     card = ModelCard.load(model_dir / "README.md")
     assert card.data.model_name == "ckpt"
-    assert card.data.eval_results == eval_results(json.loads((run / "results.json").read_text()))
+    assert card.data.eval_results == eval_results(read_results(run))
     assert [(r.dataset_name, r.metric_type, r.metric_value) for r in card.data.eval_results] == [
         ("gsm8k", "avg@1", 0.7), ("gsm8k", "pass@1", 0.7),
         ("svamp", "avg@1", 1.0), ("svamp", "pass@1", 1.0)]

@@ -119,7 +119,7 @@ def test_unusable_policy_exits_2_with_one_line(run: Path, tmp_path: Path, policy
 def test_missing_files_exit_2(run: Path, tmp_path: Path):
     policy = _policy(tmp_path, THRESHOLDS)
     missing_results = _gate(tmp_path / "nope", "--policy", policy)
-    assert missing_results.exit_code == 2 and "cannot read results" in missing_results.stderr
+    assert missing_results.exit_code == 2 and "does not exist" in missing_results.stderr
     missing_policy = _gate(run, "--policy", tmp_path / "nope.yaml")
     assert missing_policy.exit_code == 2 and "cannot read policy" in missing_policy.stderr
 

@@ -17,7 +17,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 
-from evalkit.statistics.estimators import AnswerClass
+from evalkit.records import AnswerClass
 
 SameAnswers = Callable[[list[tuple[str, str]]], list[bool]]
 

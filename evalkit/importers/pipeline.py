@@ -3,9 +3,9 @@
 The source is read as a stream: rows are matched to the task's problems, their completions
 appended to the sample store and graded in chunks by the same killable worker pool as
 `evalkit run`, so memory holds the current chunk plus a small record per sample (grade and
-counts), never the file. Scoring and the results files are those of `evalkit run`
-(:func:`evalkit.stages.score.score_samples`, :func:`evalkit.results.document.write_grades`,
-:func:`evalkit.results.document.write_results`).
+counts), never the file. The samples are written to a new store that appears only when the
+import succeeds. Grading, scoring and the results are those of `evalkit run`
+(:mod:`evalkit.stages.grade`, :mod:`evalkit.stages.score`, :mod:`evalkit.results.build`).
 """
 
 from __future__ import annotations
@@ -13,31 +13,31 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-import os
 import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from evalkit import __version__
 from evalkit.errors import EvalkitError
-from evalkit.generation.engines import SamplingConfig
 from evalkit.generation.models import file_sha256
-from evalkit.grading import Grader, GradeRequest, grader_info
+from evalkit.grading import Grader
 from evalkit.importers.base import Adapter, ReadOptions
 from evalkit.importers.formats import get_adapter, sniff_format
 from evalkit.importers.matching import ProblemIndex, choose_task
 from evalkit.importers.rows import ExternalRow, ExternalSample
-from evalkit.provenance import hardware, package_versions
-from evalkit.records import Grade, Problem, SampleRecord
+from evalkit.records import Problem, SampleRecord
+from evalkit.reports.table import to_markdown
 from evalkit.results.agreement import Agreement, tally
-from evalkit.results.document import SCHEMA_VERSION, TaskResult, write_grades, write_results
-from evalkit.run.runner import RunSpec
-from evalkit.stages.score import score_samples
-from evalkit.tasks import Task, get_task
+from evalkit.results.build import TaskFacts, results_document, task_block
+from evalkit.results.schema import ModelInfo, Results, RunSampling, TaskBlock
+from evalkit.run.plan import resolve_ks
+from evalkit.runfolder.folder import RunFolder
+from evalkit.runfolder.grades import ExternalLabel, GradeRow
+from evalkit.stages.grade import GradedTask, add_classes, grade_samples, grader_identity
+from evalkit.stages.score import score_task
+from evalkit.tasks import get_task
 
 PROBE_ROWS = 200  # rows read ahead to find the task when --task is not given
 EXAMPLES = 5  # unmatched / failed rows named in the report
@@ -67,7 +67,7 @@ class _Graded:
     """What is kept of one imported sample once graded: no text."""
 
     record: SampleRecord
-    grade: Grade
+    row: GradeRow
     theirs: bool | None
     theirs_extracted: str | None
 
@@ -88,47 +88,56 @@ class _Tally:
         return {"count": self.count, "examples": self.examples}
 
 
-def import_file(spec: ImportSpec) -> dict[str, Any]:
+def import_file(spec: ImportSpec) -> Results:
     """Import, grade and score ``spec.path``; write the run folder; return its results."""
     started = time.time()
     if not spec.path.is_file():
         raise EvalkitError(f"{spec.path} is not a file; give the path of the tool's output file")
     adapter = get_adapter(spec.format, spec.options)
-    _check_output_dir(spec.output_dir)
-    source_sha = file_sha256(spec.path)
-    rows = _rows(adapter, spec.path)
-    probe = [] if spec.task else list(itertools.islice(rows, PROBE_ROWS))
-    task = get_task(spec.task) if spec.task else choose_task(probe, str(spec.path))
-    index = ProblemIndex(task)
-    stem = f"{task.name}-{_digest(spec, source_sha)}"
-    samples_file = spec.output_dir / "samples" / f"{stem}.jsonl"
-    cache_path = spec.output_dir / "grade_cache.json"
-    cache = json.loads(cache_path.read_text()) if cache_path.exists() else {}
-    state = _ImportState(index)
-    grade_started = time.time()
-    with Grader(spec.grader_workers, spec.grader_timeout, cache) as grader, _SampleWriter(
-        samples_file
-    ) as writer:
-        for chunk in _chunks(itertools.chain(probe, rows), state, spec.chunk_size):
-            writer.append(record for record, _, _ in chunk)
-            requests = [
-                GradeRequest(s.text, state.golds.get(p.id, p.gold), p.answer_kind,
-                             record.finish_reason)
-                for record, p, s in chunk
-            ]
-            for (record, _, sample), grade in zip(chunk, grader.grade(requests), strict=True):
-                state.keep(record, grade, sample)
-        if not state.graded:
-            raise EvalkitError(_nothing_matched(spec, task.name, state))
-        sampling = SamplingConfig(*(adapter.settings.get(k) for k in SAMPLING_KEYS))
-        result, agreement = _score(spec, task, state, samples_file, grader, sampling)
-        result.grade_s = time.time() - grade_started
-    cache_path.write_text(json.dumps(cache))
-    write_grades(result)
-    external_file = _write_external(result, state)
-    results = _results(spec, adapter, source_sha, result, agreement, external_file, state,
-                       time.time() - started)
-    write_results(results, spec.output_dir)
+    with RunFolder.writing(spec.output_dir, "evalkit import") as folder:
+        _check_output_dir(folder)
+        source_sha = file_sha256(spec.path)
+        rows = _rows(adapter, spec.path)
+        probe = [] if spec.task else list(itertools.islice(rows, PROBE_ROWS))
+        task = get_task(spec.task) if spec.task else choose_task(probe, str(spec.path))
+        state = _ImportState(ProblemIndex(task))
+        stem = f"{task.name}-{_digest(spec, source_sha)}"
+        samples_file, grades_file = folder.samples_file(stem), folder.grades_file(stem)
+        cache = folder.grade_cache()
+        grade_started = time.time()
+        writer = folder.store_writer(samples_file)
+        try:
+            with Grader(spec.grader_workers, spec.grader_timeout, cache.entries) as grader:
+                grader_id = grader_identity(grader)
+                for chunk in _chunks(itertools.chain(probe, rows), state, spec.chunk_size):
+                    writer.append(record for record, _, _ in chunk)
+                    items = [(replace(p, gold=state.golds.get(p.id, p.gold)), record)
+                             for record, p, _ in chunk]
+                    graded = grade_samples(items, grader, grader_id=grader_id)
+                    for (record, _, sample), row in zip(chunk, graded, strict=True):
+                        state.keep(record, row, sample)
+                if not state.graded:
+                    raise EvalkitError(_nothing_matched(spec, task.name, state))
+                graded_task, ks = _graded_task(spec, state, grader)
+                grader_info = grader.info()
+        except BaseException:
+            writer.discard()
+            raise
+        writer.commit()
+        cache.save()
+        scores = score_task(graded_task, ks, tokens_known=state.tokens_stated)
+        folder.write_grades(grades_file, [r for row in graded_task.rows for r in row])
+        external_file, agreement = _write_external(folder, grades_file, graded_task, state)
+        block = task_block(
+            TaskFacts(task.name, task.variant, task.source, task.sha256(), task.answer_kind),
+            [p.id for p in graded_task.problems], len(graded_task.rows[0]),
+            {k: adapter.settings.get(k) for k in SAMPLING_KEYS}, scores, samples_file,
+            grades_file, {"generate": 0.0, "grade": time.time() - grade_started},
+            external_file, agreement,
+        )
+        results = _results(spec, adapter, source_sha, block, ks, grader_info, state,
+                           time.time() - started)
+        folder.write_results(results, to_markdown(results))
     return results
 
 
@@ -175,10 +184,10 @@ class _ImportState:
             self.counts[problem.id] += 1
             yield record, problem, sample
 
-    def keep(self, record: SampleRecord, grade: Grade, sample: ExternalSample) -> None:
+    def keep(self, record: SampleRecord, row: GradeRow, sample: ExternalSample) -> None:
         """Keep a graded sample without its text."""
         self.graded.setdefault(record.problem_id, []).append(
-            _Graded(replace(record, text=""), grade, sample.label, sample.extracted)
+            _Graded(replace(record, text=""), row, sample.label, sample.extracted)
         )
 
 
@@ -221,34 +230,9 @@ def _rows(adapter: Adapter, path: Path) -> Iterator[ExternalRow]:
     yield from rows
 
 
-class _SampleWriter:
-    """Writes imported samples as a sample store file (see :mod:`evalkit.runfolder.store`), a
-    chunk at a
-    time, flushed and fsync'd, without keeping them."""
-
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self.handle = open(path, "w", encoding="utf-8")
-
-    def append(self, records: Iterator[SampleRecord]) -> None:
-        for record in records:
-            self.handle.write(json.dumps(record.to_json(), ensure_ascii=False) + "\n")
-        self.handle.flush()
-        os.fsync(self.handle.fileno())
-
-    def __enter__(self) -> _SampleWriter:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.handle.close()
-
-
-def _score(
-    spec: ImportSpec, task: Task, state: _ImportState, samples_file: Path, grader: Grader,
-    sampling: SamplingConfig,
-) -> tuple[TaskResult, Agreement]:
-    """Scores of the first n samples of each matched problem, as `evalkit run` computes them."""
+def _graded_task(spec: ImportSpec, state: _ImportState, grader: Grader
+                 ) -> tuple[GradedTask, list[int]]:
+    """The first n samples of each matched problem, classed as `evalkit run` classes them."""
     problems = [
         replace(p, gold=state.golds.get(p.id, p.gold))
         for p in state.index.problems
@@ -262,112 +246,63 @@ def _score(
             f"problem {short} has {len(state.graded[short])} samples, fewer than --n {n}: "
             f"lower --n to at most {fewest}"
         )
-    rows = [state.graded[p.id][:n] for p in problems]
-    samples = [[g.record for g in row] for row in rows]
-    grades = [g.grade for row in rows for g in row]
-    stats = score_samples(problems, samples, grades, grader, _no_token_ids, _ks(spec, n))
-    result = TaskResult(
-        task=task,
-        problems=problems,
-        samples=samples,
-        grades=grades,
-        metrics=stats.metrics,
-        sampling=sampling,
-        samples_file=samples_file,
-        generate_s=0.0,
-        grade_s=0.0,
-        classes=stats.classes,
-        answer_tokens=stats.answer_tokens,
-    )
-    agreement = tally((g.grade.status, g.theirs) for row in rows for g in row)
-    return result, agreement
+    kept = [state.graded[p.id][:n] for p in problems]
+    rows = add_classes(problems, [[g.row for g in row] for row in kept], grader)
+    samples = [[g.record for g in row] for row in kept]
+    return GradedTask(problems, samples, rows, {}), list(resolve_ks(spec.ks, n))
 
 
-def _ks(spec: ImportSpec, n: int) -> list[int]:
-    """The pass@k values, checked against n as `evalkit run` checks them."""
-    return RunSpec(model="", tasks=[], output_dir=spec.output_dir, n=n, ks=spec.ks).resolved_ks()
-
-
-def _no_token_ids(ids: list[int]) -> str:
-    """The decoder of imported samples: they carry no token ids, so it is never called."""
-    raise EvalkitError("imported samples carry no token ids to decode")
-
-
-def _write_external(result: TaskResult, state: _ImportState) -> Path | None:
+def _write_external(folder: RunFolder, grades_file: str, graded: GradedTask,
+                    state: _ImportState) -> tuple[str | None, Agreement | None]:
     """The producer's verdicts and extractions, one line per scored sample in grades order
-    (see :mod:`evalkit.results.agreement`); None when the file has neither."""
-    rows = [state.graded[p.id][: len(r)] for p, r in zip(result.problems, result.samples,
-                                                          strict=True)]
-    if all(g.theirs is None and g.theirs_extracted is None for row in rows for g in row):
-        return None
-    path = result.grades_file().with_suffix(".external.jsonl")
-    with open(path, "w", encoding="utf-8") as handle:
-        for row in rows:
-            for g in row:
-                line = {"problem_id": g.record.problem_id, "sample_index": g.record.sample_index,
-                        "correct": g.theirs, "extracted": g.theirs_extracted}
-                handle.write(json.dumps(line, ensure_ascii=False) + "\n")
-    return path
+    (see :mod:`evalkit.runfolder.grades`), and our agreement with them; (None, None) when the
+    file has neither."""
+    kept = [state.graded[p.id][: len(row)] for p, row in zip(graded.problems, graded.rows,
+                                                             strict=True)]
+    if all(g.theirs is None and g.theirs_extracted is None for row in kept for g in row):
+        return None, None
+    labels = [ExternalLabel(g.record.problem_id, g.record.sample_index, g.theirs,
+                            g.theirs_extracted) for row in kept for g in row]
+    agreement = tally((g.row.status, g.theirs) for row in kept for g in row)
+    return folder.write_external(grades_file, labels), agreement
 
 
 def _results(
-    spec: ImportSpec, adapter: Adapter, source_sha: str, result: TaskResult,
-    agreement: Agreement, external_file: Path | None, state: _ImportState, total_s: float,
-) -> dict[str, Any]:
-    """The results.json of an import: `evalkit run`'s document, with the producing tool and the
+    spec: ImportSpec, adapter: Adapter, source_sha: str, block: TaskBlock, ks: list[int],
+    grader_info: dict[str, Any], state: _ImportState, total_s: float,
+) -> Results:
+    """The results of an import: `evalkit run`'s document, with the producing tool and the
     source file in place of a loadable model, and the import's own account."""
     settings = adapter.settings
     source = str(spec.path.resolve())
-    task_block = result.to_json(spec.output_dir)
-    if not state.tokens_stated:  # zeros stand in for the unknown counts: no length statistics
-        task_block["mean_tokens"] = task_block["lengths"] = None
-    if external_file is not None:
-        task_block["external_file"] = str(external_file.relative_to(spec.output_dir))
-        task_block["agreement"] = agreement.to_json()
-    n = task_block["n"]
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "evalkit_version": __version__,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "model": {
-            "name": spec.name or settings.get("model") or spec.path.stem,
-            "kind": "import",
-            "path": None,
-            "revision": None,
-            "source": source,
-            "producer": adapter.producer,
-            "file_sha256": source_sha,
-        },
-        "engine": {"name": "import", "format": adapter.name},
-        "prompt": {
+    return results_document(
+        model=ModelInfo(
+            name=spec.name or settings.get("model") or spec.path.stem, kind="import",
+            source=source, producer=adapter.producer, file_sha256=source_sha,
+        ),
+        engine={"name": "import", "format": adapter.name},
+        prompt={
             "preset": "external",
             "chat_template": settings.get("chat_template"),
             "system": settings.get("system_prompt"),
             "user_template": settings.get("prompt_template", "{question}"),
         },
-        "sampling": {
-            "n": n,
-            "k": _ks(spec, n),
-            "seed": None,
-            "seed_rule": None,
-            "temperature": settings.get("temperature"),
-            "top_p": settings.get("top_p"),
-            "max_tokens": settings.get("max_tokens"),
-            "limit": None,
-        },
-        "manifest": {  # what generated the samples: the producing tool, as the file states it
+        sampling=RunSampling(
+            n=block.n, k=ks, seed=None, seed_rule=None,
+            temperature=settings.get("temperature"), top_p=settings.get("top_p"),
+            max_tokens=settings.get("max_tokens"), limit=None,
+        ),
+        grader=grader_info,
+        tasks={block.task: block},
+        timings={"total_s": total_s, "engine_load_s": 0.0, "generate_s": 0.0},
+        manifest={  # what generated the samples: the producing tool, as the file states it
             "engine": {"name": f"import:{adapter.name}", "version": adapter.producer},
             "engine_settings": {
                 k: v for k, v in settings.items() if k not in ("first_prompt", "system_prompt")
             },
             "accelerators": {"device": "not stated"},
         },
-        "grader": grader_info(spec.grader_timeout),
-        "versions": package_versions(),
-        "hardware": hardware(),
-        "timings": {"total_s": total_s, "engine_load_s": 0.0, "generate_s": 0.0},
-        "tasks": {result.task.name: task_block},
-        "import": {
+        import_={
             "source": source,
             "file_sha256": source_sha,
             "format": adapter.name,
@@ -381,11 +316,11 @@ def _results(
             "failed_rows": state.failed.to_json(),
             "gold_differs": state.gold_differs.to_json(),
             "samples_beyond_n": sum(len(v) for v in state.graded.values())
-            - n * len(state.graded),
+            - block.n * len(state.graded),
             "finish_reason": "stated" if state.finish_stated else "not stated (taken as stop)",
             "num_tokens": "stated" if state.tokens_stated else "not stated (0)",
         },
-    }
+    )
 
 
 def _digest(spec: ImportSpec, source_sha: str) -> str:
@@ -394,18 +329,20 @@ def _digest(spec: ImportSpec, source_sha: str) -> str:
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
 
 
-def _check_output_dir(output_dir: Path) -> None:
-    """Refuse to write an import into the folder of another run (re-imports are fine)."""
-    results = output_dir / "results.json"
-    if results.exists():
+def _check_output_dir(folder: RunFolder) -> None:
+    """Refuse to write an import into the folder of another run (re-imports are fine), or into
+    a folder that holds samples but no results (a run that was stopped)."""
+    if folder.has_results():
         try:
-            engine = json.loads(results.read_text()).get("engine", {}).get("name")
-        except (OSError, json.JSONDecodeError, AttributeError):
+            engine = folder.read_results().engine.get("name")
+        except EvalkitError:
             engine = None
-        if engine != "import":
-            raise EvalkitError(
-                f"{output_dir} holds another run's results: pass an empty or new --output-dir"
-            )
+        if engine == "import":
+            return
+    elif not any((folder.root / "samples").glob("*.jsonl")):
+        return
+    raise EvalkitError(
+        f"{folder.root} holds another run's samples: pass an empty or new --output-dir")
 
 
 def _nothing_matched(spec: ImportSpec, task: str, state: _ImportState) -> str:

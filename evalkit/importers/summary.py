@@ -3,23 +3,23 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 
 from evalkit.results.agreement import Agreement, combine
+from evalkit.results.schema import Results
 
 
-def import_lines(results: dict[str, Any], run_dir: Path) -> list[str]:
+def import_lines(results: Results, run_dir: Path) -> list[str]:
     """The import's account: what was read, matched, left out, and the agreement."""
-    info = results["import"]
+    info = results.import_ or {}
     lines = [
         f"read {info['rows']} rows of {info['source']} as {info['format']} "
         f"(sha256 {info['file_sha256'][:16]}); gold from the {info['gold']}",
     ]
-    for name, task in results["tasks"].items():
+    for name, task in results.tasks.items():
         lines.append(
-            f"{name}: {task['problems']} problems matched, {task['n']} samples each"
+            f"{name}: {task.problems} problems matched, {task.n} samples each"
             + (f" ({info['samples_beyond_n']} later samples stored, not scored)"
                if info["samples_beyond_n"] else "")
         )
@@ -34,11 +34,8 @@ def import_lines(results: dict[str, Any], run_dir: Path) -> list[str]:
                 if info[k].startswith("not stated")]
     if unstated:
         lines.append("the file does not state: " + ", ".join(unstated))
-    agreements = {
-        name: Agreement.from_json(task["agreement"])
-        for name, task in results["tasks"].items()
-        if task.get("agreement")
-    }
+    agreements = {name: task.agreement for name, task in results.tasks.items()
+                  if task.agreement is not None}
     for name, agreement in agreements.items():
         lines.append(f"{name}: {agreement_line(agreement)}")
     if len(agreements) > 1:
@@ -61,6 +58,6 @@ def agreement_line(agreement: Agreement) -> str:
     )
 
 
-def print_import(results: dict[str, Any], run_dir: Path, console: Console) -> None:
+def print_import(results: Results, run_dir: Path, console: Console) -> None:
     for line in import_lines(results, run_dir):
         console.print(f"  {line}", highlight=False, markup=False)

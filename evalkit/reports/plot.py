@@ -5,12 +5,12 @@ share of samples cut at each budget (dotted)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from evalkit.errors import EvalkitError
+from evalkit.results.schema import Results
 
 
-def plot_budget_curves(results: dict[str, Any], path: Path) -> Path:
+def plot_budget_curves(results: Results, path: Path) -> Path:
     """Write a PNG of every task's ``budget_curve`` in ``results`` to ``path``."""
     try:
         import matplotlib
@@ -22,29 +22,26 @@ def plot_budget_curves(results: dict[str, Any], path: Path) -> Path:
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
 
-    curves = {
-        name: task["budget_curve"]
-        for name, task in results["tasks"].items()
-        if task.get("budget_curve")
-    }
+    curves = {name: task.budget_curve for name, task in results.tasks.items()
+              if task.budget_curve}
     if not curves:
         raise EvalkitError("no budget curve to plot: pass --budgets")
     figure, axes = plt.subplots(
         1, len(curves), figsize=(5 * len(curves), 4), squeeze=False, constrained_layout=True
     )
     for ax, (task, points) in zip(axes[0], curves.items(), strict=True):
-        budgets = [p["budget"] for p in points]
-        names = [m["metric"] for m in points[0]["metrics"] if m["metric"] != "pass@1"]
+        budgets = [p.budget for p in points]
+        names = [m.metric for m in points[0].metrics if m.metric != "pass@1"]
         for index, metric in enumerate(names):  # pass@1 is avg@n's line again
-            rows = [next(m for m in p["metrics"] if m["metric"] == metric) for p in points]
+            rows = [next(m for m in p.metrics if m.metric == metric) for p in points]
             color = f"C{index}"
-            ax.plot(budgets, [100 * m["value"] for m in rows], "o-", color=color, label=metric)
-            if all(m["ci95"] for m in rows):
+            ax.plot(budgets, [100 * m.value for m in rows], "o-", color=color, label=metric)
+            if all(m.ci95 for m in rows):
                 ax.fill_between(
-                    budgets, [100 * m["ci95"][0] for m in rows], [100 * m["ci95"][1] for m in rows],
+                    budgets, [100 * m.ci95[0] for m in rows], [100 * m.ci95[1] for m in rows],
                     color=color, alpha=0.2, linewidth=0,
                 )
-        ax.plot(budgets, [100 * p["truncation_rate"] for p in points], ":", color="gray",
+        ax.plot(budgets, [100 * p.truncation_rate for p in points], ":", color="gray",
                 label="cut at budget")
         if budgets[-1] >= 4 * budgets[0]:
             ax.set_xscale("log", base=2)
@@ -55,7 +52,7 @@ def plot_budget_curves(results: dict[str, Any], path: Path) -> Path:
         ax.set_ylim(0, 100)
         ax.grid(alpha=0.3)
         ax.legend(fontsize="small")
-    figure.suptitle(f"{results['model']['name']}: score vs token budget (95% CI bands)")
+    figure.suptitle(f"{results.model.name}: score vs token budget (95% CI bands)")
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=110)
     plt.close(figure)

@@ -2,73 +2,59 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from rich.console import Console
 from rich.table import Table
 
-
-def _ci(metric: dict[str, Any]) -> str:
-    low_high = metric["ci95"]
-    return "" if low_high is None else f"[{100 * low_high[0]:.1f}, {100 * low_high[1]:.1f}]"
-
-
-def _rows(results: dict[str, Any]) -> list[list[str]]:
-    rows = []
-    for name, task in results["tasks"].items():
-        for m in task["metrics"]:
-            stderr = "" if m["stderr"] is None else f"{100 * m['stderr']:.1f}"
-            ci = _ci(m)
-            rows.append(
-                [
-                    name,
-                    m["metric"],
-                    f"{100 * m['value']:.1f}",
-                    stderr,
-                    ci,
-                    str(m["problems"]),
-                    str(m["n"]),
-                    str(m["k"]),
-                    f"{100 * task['truncation_rate']:.0f}%",
-                ]
-            )
-    return rows
-
+from evalkit.results.schema import MetricValue, Results
 
 HEADER = ["task", "metric", "score %", "± SE", "95% CI", "problems", "n", "k", "truncated"]
 BUDGET_HEADER = ["task", "budget", "metric", "score %", "95% CI", "cut at budget"]
 
 
-def _budget_rows(results: dict[str, Any]) -> list[list[str]]:
-    rows = []
-    for name, task in results["tasks"].items():
-        for point in task.get("budget_curve") or []:
-            for m in point["metrics"]:
-                rows.append([
-                    name, str(point["budget"]), m["metric"], f"{100 * m['value']:.1f}", _ci(m),
-                    f"{100 * point['truncation_rate']:.0f}%",
-                ])
-    return rows
+def _ci(metric: MetricValue) -> str:
+    if metric.ci95 is None:
+        return ""
+    return f"[{100 * metric.ci95[0]:.1f}, {100 * metric.ci95[1]:.1f}]"
 
 
-def _length_lines(results: dict[str, Any]) -> list[str]:
+def _rows(results: Results) -> list[list[str]]:
+    return [
+        [name, m.metric, f"{100 * m.value:.1f}",
+         "" if m.stderr is None else f"{100 * m.stderr:.1f}", _ci(m), str(m.problems), str(m.n),
+         str(m.k), f"{100 * task.truncation_rate:.0f}%"]
+        for name, task in results.tasks.items()
+        for m in task.metrics
+    ]
+
+
+def _budget_rows(results: Results) -> list[list[str]]:
+    return [
+        [name, str(point.budget), m.metric, f"{100 * m.value:.1f}", _ci(m),
+         f"{100 * point.truncation_rate:.0f}%"]
+        for name, task in results.tasks.items()
+        for point in task.budget_curve
+        for m in point.metrics
+    ]
+
+
+def _length_lines(results: Results) -> list[str]:
     """Per task: the distribution of generated lengths in tokens."""
     lines = []
-    for name, task in results["tasks"].items():
-        lengths = task.get("lengths")
+    for name, task in results.tasks.items():
+        lengths = task.lengths
         if lengths:
             lines.append(
                 f"{name}: tokens mean {lengths['mean']:.0f}, p10 {lengths['p10']:.0f}, "
                 f"p50 {lengths['p50']:.0f}, p90 {lengths['p90']:.0f}, max {lengths['max']:.0f}; "
-                f"{100 * task['truncation_rate']:.0f}% hit max tokens"
+                f"{100 * task.truncation_rate:.0f}% hit max tokens"
             )
     return lines
 
 
-def render_table(results: dict[str, Any], console: Console) -> None:
+def render_table(results: Results, console: Console) -> None:
     """Print the results table."""
-    model = results["model"]
-    table = Table(title=f"{model['name']} ({model['revision'] or 'no revision'})")
+    model = results.model
+    table = Table(title=f"{model.name} ({model.revision or 'no revision'})")
     for column in HEADER:
         table.add_column(
             column, justify="left" if column in ("task", "metric", "95% CI") else "right"
@@ -76,8 +62,8 @@ def render_table(results: dict[str, Any], console: Console) -> None:
     for row in _rows(results):
         table.add_row(*row)
     console.print(table)
-    for name, task in results["tasks"].items():
-        counts = ", ".join(f"{k} {v}" for k, v in task["status_counts"].items() if v)
+    for name, task in results.tasks.items():
+        counts = ", ".join(f"{k} {v}" for k, v in task.status_counts.items() if v)
         console.print(f"  {name}: {counts}")
     for line in _length_lines(results):
         console.print(f"  {line}", highlight=False)
@@ -92,17 +78,17 @@ def render_table(results: dict[str, Any], console: Console) -> None:
         console.print(budget_table)
 
 
-def to_markdown(results: dict[str, Any]) -> str:
+def to_markdown(results: Results) -> str:
     """A markdown report: the table plus the settings that produced it."""
-    model, sampling = results["model"], results["sampling"]
+    model, sampling = results.model, results.sampling
     lines = [
-        f"# evalkit results: {model['name']}",
+        f"# evalkit results: {model.name}",
         "",
-        f"- model revision: `{model['revision']}`",
-        f"- engine: {results['engine'].get('name')}; prompt: {results['prompt']['preset']}",
-        f"- sampling: n={sampling['n']}, temperature={sampling['temperature']}, "
-        f"top_p={sampling['top_p']}, seed={sampling['seed']}",
-        f"- grader: {results['grader'].get('name')} {results['grader'].get('grader_version')}",
+        f"- model revision: `{model.revision}`",
+        f"- engine: {results.engine.get('name')}; prompt: {results.prompt.get('preset')}",
+        f"- sampling: n={sampling.n}, temperature={sampling.temperature}, "
+        f"top_p={sampling.top_p}, seed={sampling.seed}",
+        f"- grader: {results.grader.get('name')} {results.grader.get('grader_version')}",
         "",
         "| " + " | ".join(HEADER) + " |",
         "|" + "---|" * len(HEADER),

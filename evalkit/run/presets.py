@@ -1,8 +1,8 @@
 """`evalkit run --preset NAME`: the published evaluation settings of the models we reproduce.
 
-A preset fills the `run` options the user did not give; options given on the command line win.
-results.json records the preset's settings and which of them the command line overrode.
-Settings are keyed by `run` option names (the parameter names of the click command).
+A preset is a layer of settings (keyed by :class:`~evalkit.run.settings.RunSettings` field
+names) below the command line and a release recipe: it fills what they leave out. results.json
+records the preset's settings and which of them a higher layer overrode.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from evalkit.errors import EvalkitError
+from evalkit.run.settings import Layer, RunSettings, check_layer
 
 REASONLITE_SOURCE = (
     "AMD-AGI/ReasonLite README, 'Evaluation Results' table (AMC23, AIME25, AIME24; avg@16, "
@@ -33,7 +34,7 @@ class RunPreset:
 
 
 _REASONLITE = {
-    "task_list": "aime24,aime25,amc23",
+    "tasks": "aime24,aime25,amc23",
     "prompt": "bare",
     "temperature": 0.6,
     "top_p": 0.95,
@@ -62,7 +63,7 @@ RUN_PRESETS: dict[str, RunPreset] = {
             "LightReasoner: qwen25-math-cot prompt, greedy, 2048 tokens, their seven tasks",
             LIGHTREASONER_SOURCE,
             {
-                "task_list": "gsm8k,math,svamp,asdiv,minerva_math,olympiadbench,mmlu_stem",
+                "tasks": "gsm8k,math,svamp,asdiv,minerva_math,olympiadbench,mmlu_stem",
                 "prompt": "qwen25-math-cot",
                 "temperature": 0.0,
                 "max_tokens": 2048,
@@ -80,27 +81,25 @@ def get_run_preset(name: str) -> RunPreset:
     return RUN_PRESETS[name]
 
 
-def apply_preset(
-    name: str, values: dict[str, Any], explicit: set[str]
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Fill `values` (all option values) from the preset where the option is not in `explicit`.
-
-    Returns the merged values and the record for results.json: the preset's name, its source,
-    its settings, and the settings the command line overrode (with the values used).
-    """
+def preset_layer(name: str) -> Layer:
+    """The preset's settings as a layer for :func:`~evalkit.run.settings.resolve_settings`."""
     preset = get_run_preset(name)
-    merged = dict(values)
-    overridden = {}
-    for option, value in preset.settings.items():
-        if option in explicit:
-            if values[option] != value:
-                overridden[option] = values[option]
-        else:
-            merged[option] = value
-    record = {
-        "name": preset.name,
-        "source": preset.source,
-        "settings": dict(preset.settings),
-        "overridden": overridden,
+    return Layer(f"preset {preset.name}", dict(preset.settings))
+
+
+def preset_record(name: str, settings: RunSettings, sources: dict[str, str]) -> dict[str, Any]:
+    """results.json's ``preset``: its name, source, settings, and the settings a higher layer
+    overrode with another value (with the value used)."""
+    preset = get_run_preset(name)
+    layer = check_layer(preset_layer(name))
+    overridden = {
+        key: _plain(getattr(settings, key))
+        for key, value in layer.items()
+        if sources.get(key) != f"preset {name}" and getattr(settings, key) != value
     }
-    return merged, record
+    return {"name": preset.name, "source": preset.source, "settings": dict(preset.settings),
+            "overridden": overridden}
+
+
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value

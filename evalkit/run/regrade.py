@@ -1,37 +1,34 @@
 """`evalkit regrade`: grade the stored samples of a run folder again, without generating.
 
-The samples are read from the run's sample stores and go through the same stages as in
-`evalkit run` (:class:`~evalkit.grading.Grader`, :func:`~evalkit.stages.score.score_samples`,
-:class:`~evalkit.results.document.TaskResult`); the grades files and results.json are rewritten, the
-previous results.json is kept as results.prev.json, and what changed is returned as a diff.
+The samples are read from the run's sample stores and go through the same two stages as in
+`evalkit run` (:mod:`evalkit.stages.grade`, :mod:`evalkit.stages.score`); the grades files and
+results.json are rewritten (every earlier results.json is kept in history/), and what changed
+is returned as a diff.
 """
 
 from __future__ import annotations
 
-import json
-import shutil
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from evalkit.errors import EvalkitError
-from evalkit.generation.engines import SamplingConfig
-from evalkit.grading import Grader, GraderConfig, GradeRequest
-from evalkit.records import Grade, Problem, SampleRecord
+from evalkit.grading import Grader, GraderConfig
+from evalkit.reports.table import to_markdown
 from evalkit.results.agreement import tally
-from evalkit.results.document import TaskResult, load_results, write_grades, write_results
-from evalkit.runfolder.store import SampleStore
-from evalkit.stages.score import score_samples, tokenizer_decoder
-from evalkit.statistics.estimators import MetricValue
-
-PREVIOUS_RESULTS = "results.prev.json"
+from evalkit.results.schema import MetricValue, RunSampling, TaskBlock
+from evalkit.run.stored import read_stored_task
+from evalkit.runfolder.folder import RunFolder
+from evalkit.runfolder.grades import GradeRow
+from evalkit.stages.grade import grade_task, tokenizer_decoder
+from evalkit.stages.score import score_task
+from evalkit.statistics.budget import Decode
 
 
 @dataclass(frozen=True)
@@ -57,187 +54,107 @@ class RegradeDiff:
     metric_changes: dict[str, list[tuple[str, float, float]]] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class StoredTask:
-    """The task facts that a results.json block records (the task itself may be gone)."""
-
-    name: str
-    variant: str | None
-    source: str | None
-    data_sha256: str
-
-    def sha256(self) -> str:
-        return self.data_sha256
-
-
 def regrade_run(
     run_dir: Path,
     config: GraderConfig | None = None,
     workers: int = 1,
     timeout_s: float = 10.0,
-) -> RegradeDiff:
-    """Regrade every task of ``run_dir`` with ``config`` and rewrite its results; returns the
-    diff against the previous grades."""
-    results = load_results(run_dir)
+    console: Console | None = None,
+) -> tuple[RegradeDiff, Path | None]:
+    """Regrade every task of ``run_dir`` with ``config`` and rewrite its results (the earlier
+    results.json is kept in history/); returns the diff against the previous grades and where
+    the previous results were kept."""
     diff = RegradeDiff()
-    cache_path = run_dir / "grade_cache.json"
-    cache = json.loads(cache_path.read_text()) if cache_path.exists() else {}
-    model_path = results["model"].get("path")
-    has_model = bool(model_path) and Path(model_path).is_dir()
-    decode = tokenizer_decoder(model_path) if has_model else None
-    regraded: list[TaskResult] = []
-    with Grader(workers=workers, timeout_s=timeout_s, cache=cache, config=config) as grader:
-        for name, block in results["tasks"].items():
-            results["tasks"][name], result = _regrade_task(
-                run_dir, name, block, results["sampling"], grader, decode, diff
-            )
-            regraded.append(result)
-        info = grader.info()
-    for result in regraded:  # only once every task is graded: no half-regraded folder
-        write_grades(result)
-    cache_path.write_text(json.dumps(cache))
-    previous = results["grader"]
-    results["grader"] = info
-    results["regraded"] = {
-        "at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "previous_grader": previous,
-        "changed_samples": len(diff.changes),
-    }
-    shutil.copyfile(run_dir / "results.json", run_dir / PREVIOUS_RESULTS)
-    write_results(results, run_dir)
-    if any(block.get("budget_curve") for block in results["tasks"].values()):
-        from evalkit.reports.plot import plot_budget_curves
+    with RunFolder.writing(run_dir, "evalkit regrade") as folder:
+        results = folder.read_results()
+        cache = folder.grade_cache()
+        for line in cache.warnings:
+            (console or Console(stderr=True)).print(f"warning: {line}", markup=False)
+        model_path = results.model.path
+        decode = tokenizer_decoder(model_path) if model_path and Path(model_path).is_dir() \
+            else None
+        blocks, writes = {}, []
+        with Grader(workers=workers, timeout_s=timeout_s, cache=cache.entries,
+                    config=config) as grader:
+            for name, block in results.tasks.items():
+                blocks[name], rows = _regrade_task(folder, block, results.sampling, grader,
+                                                   decode, diff)
+                writes.append((block.grades_file, rows))
+            info = grader.info()
+        for grades_file, rows in writes:  # only once every task is graded: no half-regraded run
+            folder.write_grades(grades_file, rows)
+        cache.save()
+        regraded = replace(
+            results, tasks=blocks, grader=info,
+            created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            regraded={"at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                      "previous_grader": results.grader, "changed_samples": len(diff.changes)},
+        )
+        kept = folder.write_results(regraded, to_markdown(regraded))
+        if any(block.budget_curve for block in blocks.values()):
+            from evalkit.reports.plot import plot_budget_curves
 
-        plot_budget_curves(results, run_dir / "budget_curve.png")
-    return diff
+            plot_budget_curves(regraded, folder.plot_path)
+    return diff, kept
 
 
 def _regrade_task(
-    run_dir: Path,
-    name: str,
-    block: dict[str, Any],
-    sampling: dict[str, Any],
+    folder: RunFolder,
+    block: TaskBlock,
+    sampling: RunSampling,
     grader: Grader,
-    decode: Any,
+    decode: Decode | None,
     diff: RegradeDiff,
-) -> tuple[dict[str, Any], TaskResult]:
-    """Regrade one task; returns its new results.json block and its result (grades not yet
-    written), and records its diff."""
+) -> tuple[TaskBlock, list[GradeRow]]:
+    """Regrade one task; returns its new block and grade rows (not yet written), and records
+    its diff."""
     started = time.time()
-    old = _read_grades(run_dir / block["grades_file"])
-    store = SampleStore(run_dir / block["samples_file"])
-    kind = block.get("answer_kind", "math")
-    problems, samples = [], []
-    for pid in block["problem_ids"]:
-        indices = range(block["n"])
-        missing = [i for i in indices if (pid, i) not in old or (pid, i) not in store]
-        if missing:
-            raise EvalkitError(
-                f"{name}: sample {pid}#{missing[0]} is missing from {block['samples_file']} or "
-                f"{block['grades_file']}; rerun `evalkit run` into {run_dir} to complete it"
-            )
-        problems.append(Problem(pid, "", old[pid, 0]["gold"], kind))
-        samples.append([store.get(pid, i) for i in indices])
-    if decode is None or not any(s.token_ids for row in samples for s in row):
-        samples = [[_without_ids(s) for s in row] for row in samples]
-    requests = [
-        GradeRequest(s.text, p.gold, kind, s.finish_reason)
-        for p, row in zip(problems, samples, strict=True)
-        for s in row
-    ]
-    grades = grader.grade(requests)
-    budgets = [point["budget"] for point in block.get("budget_curve") or []]
+    stored = read_stored_task(folder, block)
+    budgets = [point.budget for point in block.budget_curve]
     if budgets and decode is None:
         raise EvalkitError(
-            f"{name} has a budget curve, which needs the model's tokenizer to cut answers at a "
-            "budget, and the model folder of this run is gone: restore it (rerun `evalkit run` "
-            "with the same --model) and regrade again"
+            f"{block.task} has a budget curve, which needs the model's tokenizer to cut answers "
+            "at a budget, and the model folder of this run is gone: restore it (rerun `evalkit "
+            "run` with the same --model) and regrade again"
         )
-    stats = score_samples(
-        problems, samples, grades, grader, decode or _no_decode, sampling["k"], budgets,
-        sampling["seed"],
+    graded = grade_task(stored.problems, stored.samples, grader, decode=decode, budgets=budgets)
+    scores = score_task(graded, sampling.k, sampling.seed or 0,
+                        tokens_known=block.mean_tokens is not None)
+    rows = [row for problem in graded.rows for row in problem]
+    _record_diff(block.task, rows, stored.grades, diff)
+    diff.metric_changes[block.task] = _metric_changes(block.metrics, scores.metrics)
+    agreement = block.agreement
+    if block.external_file:
+        labels = folder.read_external(block.external_file)
+        agreement = tally((row.status, label.correct) for row, label in zip(rows, labels,
+                                                                             strict=False))
+    new_block = replace(
+        block, metrics=scores.metrics, status_counts=scores.status_counts,
+        budget_curve=scores.budget_curve, agreement=agreement,
+        wall_time_s={**block.wall_time_s, "grade": time.time() - started},
     )
-    result = TaskResult(
-        task=StoredTask(name, block.get("variant"), block.get("source"), block["data_sha256"]),
-        problems=problems,
-        samples=samples,
-        grades=grades,
-        metrics=stats.metrics,
-        sampling=SamplingConfig(**block["sampling"]),
-        samples_file=run_dir / block["samples_file"],
-        generate_s=block.get("wall_time_s", {}).get("generate", 0.0),
-        grade_s=time.time() - started,
-        classes=stats.classes,
-        answer_tokens=stats.answer_tokens,
-        budget_curve=stats.budget_curve,
-    )
-    _record_diff(name, problems, samples, grades, old, diff)
-    diff.metric_changes[name] = _metric_changes(block["metrics"], stats.metrics)
-    new_block = {**block, **result.to_json(run_dir)}
-    if block.get("external_file"):
-        new_block["agreement"] = _agreement(run_dir / block["external_file"], grades)
-    return new_block, result
+    return new_block, rows
 
 
-def _record_diff(
-    name: str,
-    problems: list[Problem],
-    samples: list[list[SampleRecord]],
-    grades: list[Grade],
-    old: dict[tuple[str, int], dict[str, Any]],
-    diff: RegradeDiff,
-) -> None:
+def _record_diff(name: str, rows: list[GradeRow], old: dict[tuple[str, int], GradeRow],
+                 diff: RegradeDiff) -> None:
     transitions: Counter[tuple[str, str]] = Counter()
-    flat = [(p, s) for p, row in zip(problems, samples, strict=True) for s in row]
-    for (problem, sample), grade in zip(flat, grades, strict=True):
-        before = old[problem.id, sample.sample_index]
-        transitions[before["status"], grade.status] += 1
-        if before["status"] != grade.status:
-            diff.changes.append(
-                VerdictChange(
-                    name, problem.id, sample.sample_index, before["status"], grade.status,
-                    before.get("extracted"), grade.extracted,
-                )
-            )
+    for row in rows:
+        before = old[row.problem_id, row.sample_index]
+        transitions[before.status, row.status] += 1
+        if before.status != row.status:
+            diff.changes.append(VerdictChange(
+                name, row.problem_id, row.sample_index, before.status, row.status,
+                before.extracted, row.extracted))
     diff.transitions[name] = transitions
 
 
-def _metric_changes(
-    old: list[dict[str, Any]], new: list[MetricValue]
-) -> list[tuple[str, float, float]]:
+def _metric_changes(old: list[MetricValue], new: list[MetricValue]
+                    ) -> list[tuple[str, float, float]]:
     """(metric label such as "pass@4", old value, new value) for each metric in both."""
-    before = {(m["metric"], m["k"]): m["value"] for m in old}
-    return [
-        (f"{m.metric.split('@')[0]}@{m.k}", before[m.metric, m.k], m.value)
-        for m in new
-        if (m.metric, m.k) in before
-    ]
-
-
-def _agreement(external_file: Path, grades: list[Grade]) -> dict[str, Any]:
-    """The agreement of the new grades with an imported run's external labels."""
-    labels = [json.loads(line) for line in external_file.read_text().splitlines() if line.strip()]
-    return tally(
-        (grade.status, label.get("correct")) for grade, label in zip(grades, labels, strict=True)
-    ).to_json()
-
-
-def _read_grades(path: Path) -> dict[tuple[str, int], dict[str, Any]]:
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as err:
-        raise EvalkitError(f"cannot read {path} ({err.strerror}); is this a run folder?") from None
-    rows = (json.loads(line) for line in lines if line.strip())
-    return {(row["problem_id"], row["sample_index"]): row for row in rows}
-
-
-def _without_ids(sample: SampleRecord) -> SampleRecord:
-    """The sample without token ids: answer positions are then not computed."""
-    return SampleRecord(**{**sample.to_json(), "token_ids": None})
-
-
-def _no_decode(ids: list[int]) -> str:
-    raise EvalkitError("this run records no model to decode token ids with")
+    before = {(m.metric, m.k): m.value for m in old}
+    return [(f"{m.metric.split('@')[0]}@{m.k}", before[m.metric, m.k], m.value)
+            for m in new if (m.metric, m.k) in before]
 
 
 def render_diff(diff: RegradeDiff, console: Console, limit: int = 50) -> None:

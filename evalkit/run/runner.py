@@ -1,277 +1,231 @@
-"""Orchestrates `evalkit run`: tasks -> prompts -> engine -> sample store -> grader -> metrics."""
+"""`evalkit run`: a plan's tasks -> prompts -> engine -> sample stores -> grade -> score ->
+results, in one locked run folder.
+
+The engine is built only when a sample is missing (a server engine is asked which model it
+serves first, since that is part of the store key). Every finished batch is appended to its
+store before the next one starts, so a crash loses only the batch in flight and a rerun of the
+same command generates only what is missing.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import time
-from dataclasses import dataclass, field, replace
-from pathlib import Path
+from dataclasses import replace
 from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from evalkit.errors import EvalkitError
 from evalkit.generation.engines import (
     SERVER_ENGINES,
     Engine,
-    EngineOptions,
     GenerationRequest,
     SamplingConfig,
     create_engine,
-    resolve_engine_name,
     sample_seed,
 )
-from evalkit.generation.manifest import build_manifest
-from evalkit.generation.models import ModelRef, resolve_model
-from evalkit.generation.prompts import Prompter, get_preset
-from evalkit.grading import Grader, GraderConfig, GradeRequest
+from evalkit.generation.models import ModelRef
+from evalkit.grading import Grader
 from evalkit.records import SampleRecord
-from evalkit.results.document import TaskResult, build_results, write_grades, write_results
+from evalkit.reports.table import to_markdown
+from evalkit.results.build import SEED_RULE, TaskFacts, results_document, task_block
+from evalkit.results.schema import ModelInfo, Results, RunSampling, TaskBlock
+from evalkit.run.plan import RunPlan, TaskPlan
+from evalkit.runfolder.folder import RunFolder
 from evalkit.runfolder.store import SampleStore
-from evalkit.stages.score import score_samples, tokenizer_decoder
-from evalkit.statistics.budget import check_budgets
-from evalkit.tasks import Task, get_task
+from evalkit.stages.grade import grade_task, tokenizer_decoder
+from evalkit.stages.score import score_task
 
 
-@dataclass
-class RunSpec:
-    """Everything `evalkit run` was asked to do."""
-
-    model: str
-    tasks: list[str]
-    output_dir: Path
-    engine: str = "auto"
-    prompt: str = "boxed"
-    n: int = 1
-    ks: list[int] = field(default_factory=list)
-    temperature: float | None = None  # None: 0 (greedy) when n == 1, else 0.6
-    top_p: float = 0.95
-    max_tokens: int | None = None  # None: each task's default
-    seed: int = 0
-    limit: int | None = None
-    revision: str | None = None
-    batch_size: int = 8
-    dtype: str = "auto"
-    grader_workers: int = 1
-    grader_timeout: float = 10.0
-    grader_config: GraderConfig = field(default_factory=GraderConfig)
-    budgets: list[int] = field(default_factory=list)  # token budgets of the budget curve
-    engine_options: EngineOptions = field(default_factory=EngineOptions)
-    data_parallel: int = 1  # engine processes (evalkit.generation.parallel)
-    preset: dict[str, Any] | None = None  # the --preset record (evalkit.run.presets.apply_preset)
-
-    def resolved_temperature(self) -> float:
-        if self.temperature is not None:
-            return self.temperature
-        return 0.0 if self.n == 1 else 0.6
-
-    def resolved_ks(self) -> list[int]:
-        ks = sorted(set(self.ks or ([1, self.n] if self.n > 1 else [1])))
-        too_big = [k for k in ks if k > self.n]
-        if too_big:
-            raise EvalkitError(
-                f"k={too_big[0]} is larger than n={self.n}: raise --n to at least "
-                f"{max(too_big)} or drop that k from --k"
-            )
-        if any(k < 1 for k in ks):
-            raise EvalkitError("--k values must be positive integers")
-        return ks
-
-
-def _store_key(ref: ModelRef, task: Task, spec: RunSpec, sampling: SamplingConfig) -> dict:
-    """What must match for stored samples to be reused (n and limit are not part of it)."""
-    return {
+def store_key(plan: RunPlan, ref: ModelRef, task_plan: TaskPlan,
+              server: dict[str, Any] | None) -> dict[str, Any]:
+    """What must match for stored samples to be reused (n and limit are not part of it): the
+    model, the server that ran it (address without credentials, the model it reports), the
+    task data, prompt, sampling, seed and engine."""
+    key = {
         "model": {"source": ref.source, "revision": ref.revision},
-        "task": {"name": task.name, "sha256": task.sha256()},
-        "prompt": get_preset(spec.prompt).to_json(),
-        "sampling": sampling.to_json(),
-        "seed": spec.seed,
-        "engine": resolve_engine_name(spec.engine),
+        "task": {"name": task_plan.task.name, "sha256": task_plan.task.sha256()},
+        "prompt": plan.prompt.to_json(),
+        "sampling": task_plan.sampling.to_json(),
+        "seed": plan.settings.seed,
+        "engine": plan.engine,
     }
+    if server is not None:
+        key["server"] = server
+    return key
+
+
+def key_digest(key: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
 
 
 def _progress(console: Console) -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=False,
-    )
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=console, transient=False)
 
 
 class Runner:
-    """Runs one RunSpec; the engine is built only if some sample is missing."""
+    """Runs one RunPlan."""
 
-    def __init__(self, spec: RunSpec, console: Console | None = None) -> None:
-        self.spec = spec
+    def __init__(self, plan: RunPlan, console: Console | None = None) -> None:
+        self.plan = plan
         self.console = console or Console(stderr=True)
         self.engine: Engine | None = None
         self.engine_info: dict[str, Any] | None = None
         self.engine_load_s = 0.0
         self.generate_s = 0.0
+        self.generated = 0
 
-    def run(self) -> dict[str, Any]:
-        spec = self.spec
+    def run(self) -> Results:
+        plan = self.plan
         started = time.time()
-        ks = spec.resolved_ks()
-        tasks = [get_task(name) for name in spec.tasks]
-        get_preset(spec.prompt)
-        engine_name = resolve_engine_name(spec.engine)
-        if spec.data_parallel > 1 and engine_name in SERVER_ENGINES:
-            raise EvalkitError(
-                "--data-parallel is for in-process engines: a server engine scales with "
-                "--batch-size (requests in flight) and the server's own replicas"
+        ref = self.ref = self._model_ref()
+        with RunFolder.writing(plan.output_dir, "evalkit run") as folder:
+            previous = folder.read_results() if folder.has_results() else None
+            cache = folder.grade_cache()
+            self._say(cache.warnings)
+            server = self._server()
+            blocks: dict[str, TaskBlock] = {}
+            with Grader(workers=plan.settings.grader_workers,
+                        timeout_s=plan.settings.grader_timeout, cache=cache.entries,
+                        config=plan.grader_config) as grader:
+                for task_plan in plan.tasks:
+                    earlier = previous.tasks.get(task_plan.task.name) if previous else None
+                    blocks[task_plan.task.name] = self._run_task(folder, task_plan, ref, server,
+                                                                 grader, earlier)
+                    cache.save()
+                grader_info = grader.info()
+            kept = previous is not None and self.generated == 0
+            results = results_document(
+                model=ModelInfo(**ref.to_json()),
+                engine=self.engine_info or (previous.engine if kept else {"name": plan.engine}),
+                prompt=plan.prompt.to_json(),
+                sampling=RunSampling(
+                    n=plan.settings.n, k=list(plan.ks), seed=plan.settings.seed,
+                    seed_rule=SEED_RULE, temperature=plan.temperature, top_p=plan.top_p,
+                    max_tokens=plan.settings.max_tokens, limit=plan.settings.limit),
+                grader=grader_info, tasks=blocks,
+                timings={"total_s": time.time() - started, "engine_load_s": self.engine_load_s,
+                         "generate_s": self.generate_s},
+                plan=plan.to_json(), manifest=self._manifest(previous if kept else None),
+                preset=plan.preset,
             )
-        if engine_name == "openai-chat":
-            from evalkit.generation.engines.openai import served_model_ref
+            if kept:  # nothing was generated: the hardware and timings that made them stand
+                results = replace(results, hardware=previous.hardware,
+                                  timings=previous.timings)
+            folder.write_results(results, to_markdown(results))
+            if any(tp.budgets for tp in plan.tasks):
+                from evalkit.reports.plot import plot_budget_curves
 
-            ref = self.ref = served_model_ref(spec.model, spec.revision)
-        else:
-            ref = self.ref = resolve_model(spec.model, spec.revision)
-        spec.output_dir.mkdir(parents=True, exist_ok=True)
-        cache_path = spec.output_dir / "grade_cache.json"
-        cache = json.loads(cache_path.read_text()) if cache_path.exists() else {}
-        task_results = []
-        with Grader(
-            workers=spec.grader_workers, timeout_s=spec.grader_timeout, cache=cache,
-            config=spec.grader_config,
-        ) as grader:
-            for task in tasks:
-                task_results.append(self._run_task(task, ref, ks, grader))
-                cache_path.write_text(json.dumps(cache))
-        results = build_results(
-            spec=spec,
-            ref=ref,
-            task_results=task_results,
-            engine_info=self.engine_info or {"name": engine_name},
-            timings={
-                "total_s": time.time() - started,
-                "engine_load_s": self.engine_load_s,
-                "generate_s": self.generate_s,
-            },
-        )
-        manifest = self._manifest()
-        if manifest is not None:
-            results["manifest"] = manifest
-        if spec.preset is not None:
-            results["preset"] = spec.preset
-        write_results(results, spec.output_dir)
-        if spec.budgets:
-            from evalkit.reports.plot import plot_budget_curves
-
-            plot_budget_curves(results, spec.output_dir / "budget_curve.png")
+                plot_budget_curves(results, folder.plot_path)
         return results
 
-    def _manifest(self) -> dict[str, Any] | None:
+    def _say(self, lines: list[str]) -> None:
+        for line in lines:
+            self.console.print(f"[yellow]warning[/]: {line}", highlight=False)
+
+    def _model_ref(self) -> ModelRef:
+        settings = self.plan.settings
+        if self.plan.engine == "openai-chat":
+            from evalkit.generation.engines.openai import served_model_ref
+
+            return served_model_ref(settings.model, settings.revision)
+        from evalkit.generation.models import resolve_model
+
+        return resolve_model(settings.model, settings.revision)
+
+    def _server(self) -> dict[str, Any] | None:
+        """For server engines: which server, and which model it says it serves."""
+        if self.plan.engine not in SERVER_ENGINES:
+            return None
+        info = self._engine().info()
+        return {"endpoint": info["endpoint"], "served_model": info["served_model"]}
+
+    def _manifest(self, previous: Results | None) -> dict[str, Any] | None:
         """This run's engine manifest; a rerun that generated nothing keeps the previous one."""
-        spec = self.spec
         if self.engine_info is not None:
-            return build_manifest(self.engine_info, spec.data_parallel, spec.batch_size)
-        previous = spec.output_dir / "results.json"
-        if previous.is_file():
-            return json.loads(previous.read_text()).get("manifest")
-        return None
+            from evalkit.generation.manifest import build_manifest
 
-    def _sampling(self, task: Task) -> SamplingConfig:
-        spec = self.spec
-        temperature = spec.resolved_temperature()
-        return SamplingConfig(
-            temperature=temperature,
-            top_p=spec.top_p if temperature > 0 else 1.0,
-            max_tokens=spec.max_tokens or task.default_max_tokens,
-        )
+            settings = self.plan.settings
+            return build_manifest(self.engine_info, settings.data_parallel, settings.batch_size)
+        return previous.manifest if previous is not None else None
 
-    def _run_task(self, task: Task, ref: ModelRef, ks: list[int], grader: Grader) -> TaskResult:
-        spec = self.spec
-        problems = task.load(limit=spec.limit)
-        sampling = self._sampling(task)
-        budgets = check_budgets(spec.budgets, sampling.max_tokens)
-        key = _store_key(ref, task, spec, sampling)
-        digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
-        stem = f"{task.name}-{digest}"
-        samples_dir = spec.output_dir / "samples"
-        samples_dir.mkdir(exist_ok=True)
-        store = SampleStore(samples_dir / f"{stem}.jsonl")
-        (samples_dir / f"{stem}.meta.json").write_text(json.dumps(key, indent=1))
-        missing = [(p, i) for p in problems for i in range(spec.n) if (p.id, i) not in store]
-        stored = len(problems) * spec.n - len(missing)
+    def _run_task(self, folder: RunFolder, task_plan: TaskPlan, ref: ModelRef,
+                  server: dict[str, Any] | None, grader: Grader,
+                  earlier: TaskBlock | None) -> TaskBlock:
+        """Generate what is missing, grade, score; ``earlier`` is the task's previous block
+        (its generation time stands when nothing is generated now)."""
+        plan, task = self.plan, task_plan.task
+        n = plan.settings.n
+        problems = task.load(limit=plan.settings.limit)
+        key = store_key(plan, ref, task_plan, server)
+        stem = f"{task.name}-{key_digest(key)}"
+        samples_file, grades_file = folder.samples_file(stem), folder.grades_file(stem)
+        store = folder.sample_store(samples_file)
+        self._say(store.repairs)
+        folder.write_store_key(samples_file, key)
+        missing = [(p, i) for p in problems for i in range(n) if (p.id, i) not in store]
         self.console.print(
-            f"[bold]{task.name}[/]: {len(problems)} problems x {spec.n} samples, "
-            f"{stored} stored, {len(missing)} to generate"
-        )
+            f"[bold]{task.name}[/]: {len(problems)} problems x {n} samples, "
+            f"{len(problems) * n - len(missing)} stored, {len(missing)} to generate")
         gen_started = time.time()
         if missing:
-            self._generate(task, missing, sampling, store)
+            self._generate(task_plan, missing, store)
         gen_s = time.time() - gen_started
-        samples = [[store.get(p.id, i) for i in range(spec.n)] for p in problems]
+        if not missing and earlier is not None:
+            gen_s = earlier.wall_time_s.get("generate", 0.0)
+        samples = [[store.get(p.id, i) for i in range(n)] for p in problems]
         grade_started = time.time()
-        requests = [
-            GradeRequest(s.text, p.gold, p.answer_kind, s.finish_reason)
-            for p, row in zip(problems, samples, strict=True)
-            for s in row
-        ]
         with _progress(self.console) as bar:
-            job = bar.add_task(f"grading {task.name}", total=len(requests))
-            grades = grader.grade(requests, progress=lambda k: bar.advance(job, k))
-        stats = score_samples(
-            problems, samples, grades, grader,
-            tokenizer_decoder(self.engine.tokenizer if self.engine else ref.path),
-            ks, budgets, spec.seed,
+            job = bar.add_task(f"grading {task.name}", total=len(problems) * n)
+            graded = grade_task(
+                problems, samples, grader,
+                decode=tokenizer_decoder(self.engine.tokenizer if self.engine else ref.path)
+                if ref.path else None,
+                budgets=task_plan.budgets, previous=folder.previous_grades(grades_file),
+                progress=lambda k: bar.advance(job, k),
+            )
+        scores = score_task(graded, plan.ks, plan.settings.seed)
+        folder.write_grades(grades_file, [row for problem in graded.rows for row in problem])
+        return task_block(
+            TaskFacts(task.name, task.variant, task.source, task.sha256(),
+                      problems[0].answer_kind if problems else task.answer_kind),
+            [p.id for p in problems], n, task_plan.sampling.to_json(), scores,
+            samples_file, grades_file,
+            {"generate": gen_s, "grade": time.time() - grade_started},
         )
-        grade_s = time.time() - grade_started
-        result = TaskResult(
-            task=task,
-            problems=problems,
-            samples=samples,
-            grades=grades,
-            metrics=stats.metrics,
-            sampling=sampling,
-            samples_file=store.path,
-            generate_s=gen_s,
-            grade_s=grade_s,
-            classes=stats.classes,
-            answer_tokens=stats.answer_tokens,
-            budget_curve=stats.budget_curve,
-        )
-        write_grades(result)
-        return result
 
-    def _generate(
-        self, task: Task, missing: list, sampling: SamplingConfig, store: SampleStore
-    ) -> None:
+    def _generate(self, task_plan: TaskPlan, missing: list, store: SampleStore) -> None:
         started, load_before = time.time(), self.engine_load_s
+        sampling = task_plan.sampling
         with _progress(self.console) as bar:
-            job = bar.add_task(f"generating {task.name}", total=len(missing))
+            job = bar.add_task(f"generating {task_plan.task.name}", total=len(missing))
 
             def on_batch(done: list) -> None:
                 store.append(
                     SampleRecord(
-                        problem_id=r.problem_id,
-                        sample_index=r.sample_index,
-                        seed=r.seed,
-                        text=c.text,
-                        num_tokens=c.num_tokens,
-                        finish_reason=c.finish_reason,
-                        prompt_tokens=c.prompt_tokens,
-                        token_ids=c.token_ids,
+                        problem_id=r.problem_id, sample_index=r.sample_index, seed=r.seed,
+                        text=c.text, num_tokens=c.num_tokens, finish_reason=c.finish_reason,
+                        prompt_tokens=c.prompt_tokens, token_ids=c.token_ids,
                     )
                     for r, c in done
                 )
+                self.generated += len(done)
                 bar.advance(job, len(done))
 
-            if self.spec.data_parallel > 1:
+            if self.plan.settings.data_parallel > 1:
                 self._generate_data_parallel(missing, sampling, on_batch)
             else:
+                from evalkit.generation.prompts import Prompter
+
                 engine = self._engine()
-                prompter = Prompter(get_preset(self.spec.prompt), engine.tokenizer)
+                prompter = Prompter(self.plan.prompt, engine.tokenizer)
+                seed = self.plan.settings.seed
                 requests = [
-                    GenerationRequest(
-                        p.id, i, sample_seed(self.spec.seed, p.id, i), prompter.render(p.question)
-                    )
+                    GenerationRequest(p.id, i, sample_seed(seed, p.id, i),
+                                      prompter.render(p.question))
                     for p, i in missing
                 ]
                 engine.generate(requests, sampling, on_batch)
@@ -281,26 +235,24 @@ class Runner:
     def _generate_data_parallel(self, missing: list, sampling: SamplingConfig, on_batch) -> None:
         from evalkit.generation.parallel import WorkerJob, WorkItem, generate_data_parallel
 
-        spec = self.spec
-        job = WorkerJob(
-            spec.engine, self.ref.path, spec.batch_size, spec.dtype, spec.engine_options,
-            spec.prompt, sampling,
-        )
-        items = [WorkItem(p.id, i, sample_seed(spec.seed, p.id, i), p.question) for p, i in missing]
-        report = generate_data_parallel(spec.data_parallel, job, items, on_batch)
+        plan, settings = self.plan, self.plan.settings
+        job = WorkerJob(plan.engine, self.ref.path, settings.batch_size, settings.dtype,
+                        plan.engine_options, plan.prompt.name, sampling)
+        items = [WorkItem(p.id, i, sample_seed(settings.seed, p.id, i), p.question)
+                 for p, i in missing]
+        report = generate_data_parallel(settings.data_parallel, job, items, on_batch)
         if report.engine_info:
             self.engine_info = report.engine_info[min(report.engine_info)]
         self.engine_load_s += report.load_s
 
     def _engine(self) -> Engine:
         if self.engine is None:
-            spec = self.spec
+            plan = self.plan
             started = time.time()
-            with self.console.status(f"loading {spec.model} ({resolve_engine_name(spec.engine)})"):
-                self.engine = create_engine(
-                    spec.engine, self.ref.path, spec.batch_size, spec.dtype,
-                    replace(spec.engine_options, served_model=spec.model),
-                )
+            with self.console.status(f"loading {plan.settings.model} ({plan.engine})"):
+                self.engine = create_engine(plan.engine, self.ref.path,
+                                            plan.settings.batch_size, plan.settings.dtype,
+                                            plan.engine_options)
             self.engine_load_s = time.time() - started
             self.engine_info = self.engine.info()
         return self.engine

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from evalkit.errors import EvalkitError
-from evalkit.statistics.estimators import AnswerClass
+from evalkit.records import AnswerClass
+from evalkit.results.schema import Results
+from evalkit.runfolder.folder import RunFolder
+from evalkit.runfolder.grades import GradeRow
 
 
 @dataclass(frozen=True)
@@ -41,42 +42,35 @@ class TaskOutcomes:
         )
 
 
-def load_run(run_dir: Path) -> tuple[dict[str, Any], dict[str, TaskOutcomes]]:
-    """results.json of a run folder and the graded samples of each of its tasks."""
-    from evalkit.results.document import load_results
-
-    results = load_results(run_dir)
-    root = run_dir if run_dir.is_dir() else run_dir.parent
+def load_run(run_dir: Path) -> tuple[Results, dict[str, TaskOutcomes]]:
+    """The results of a run folder (or results file) and the graded samples of its tasks."""
+    folder = RunFolder.reading(run_dir)
+    results = folder.read_results()
     outcomes = {
-        name: read_grades(name, root / task["grades_file"], task["problem_ids"])
-        for name, task in results["tasks"].items()
+        name: outcomes_of(name, folder.read_grades(task.grades_file), task.problem_ids,
+                          task.grades_file)
+        for name, task in results.tasks.items()
     }
     return results, outcomes
 
 
-def read_grades(task: str, path: Path, problem_ids: list[str]) -> TaskOutcomes:
-    """Read a grades file (JSON lines with problem_id, sample_index, status, ...)."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as err:
-        raise EvalkitError(
-            f"cannot read grades {path}: {err}; rerun `evalkit run` into that folder to rewrite it"
-        ) from err
-    by_problem: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for line in lines:
-        if line.strip():
-            row = json.loads(line)
-            by_problem[row["problem_id"]].append(row)
+def outcomes_of(task: str, rows: list[GradeRow], problem_ids: list[str], where: str
+                ) -> TaskOutcomes:
+    """A task's grade rows as rows of n verdicts per problem, in ``problem_ids`` order."""
+    by_problem: dict[str, list[GradeRow]] = defaultdict(list)
+    for row in rows:
+        by_problem[row.problem_id].append(row)
     missing = [pid for pid in problem_ids if pid not in by_problem]
     if missing:
-        raise EvalkitError(f"{path} has no grades for problem {missing[0]!r}; rerun `evalkit run`")
-    rows = [sorted(by_problem[pid], key=lambda r: r["sample_index"]) for pid in problem_ids]
-    has_classes = all("answer_class" in g for row in rows for g in row)
+        raise EvalkitError(f"{where} has no grades for problem {missing[0]!r}; regrade the run")
+    ordered = [sorted(by_problem[pid], key=lambda r: r.sample_index) for pid in problem_ids]
+    has_classes = all(r.answer_class is not None or r.extracted is None
+                      for row in ordered for r in row)
     return TaskOutcomes(
         task=task,
         problem_ids=list(problem_ids),
-        correct=[[g["status"] == "correct" for g in row] for row in rows],
-        classes=[[g["answer_class"] for g in row] for row in rows] if has_classes else None,
-        num_tokens=[[g["num_tokens"] for g in row] for row in rows],
-        finish_reasons=[[g["finish_reason"] for g in row] for row in rows],
+        correct=[[r.status == "correct" for r in row] for row in ordered],
+        classes=[[r.answer_class for r in row] for row in ordered] if has_classes else None,
+        num_tokens=[[r.num_tokens for r in row] for row in ordered],
+        finish_reasons=[[r.finish_reason for r in row] for row in ordered],
     )

@@ -21,13 +21,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from evalkit.errors import EvalkitError
 from evalkit.grading import Grader, GradeRequest, extract_answer
 from evalkit.records import Problem
+from evalkit.results.schema import BudgetPoint
 from evalkit.statistics.estimators import score_task
 
 Decode = Callable[[list[int]], str]
@@ -106,17 +106,17 @@ def correct_at_budgets(
 def budget_curve(
     correct: dict[int, list[list[bool]]], num_tokens: Sequence[Sequence[int]],
     finish_reasons: Sequence[Sequence[str]], ks: Sequence[int], seed: int = 0,
-) -> list[dict[str, Any]]:
+) -> list[BudgetPoint]:
     """results.json's ``budget_curve``: per budget, avg@n and pass@k with CIs, and the share of
     samples cut (longer than the budget, or as long and without a stop token)."""
     lengths = np.array([t for row in num_tokens for t in row])
     stopped = np.array([r == "stop" for row in finish_reasons for r in row])
     return [
-        {
-            "budget": budget,
-            "truncation_rate": float(np.mean((lengths > budget) | (lengths == budget) & ~stopped)),
-            "metrics": [m.to_json() for m in score_task(verdicts, ks, seed=seed)],
-        }
+        BudgetPoint(
+            budget=budget,
+            truncation_rate=float(np.mean((lengths > budget) | (lengths == budget) & ~stopped)),
+            metrics=score_task(verdicts, ks, seed=seed),
+        )
         for budget, verdicts in sorted(correct.items())
     ]
 

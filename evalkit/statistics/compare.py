@@ -29,6 +29,7 @@ from scipy import stats
 
 from evalkit.errors import EvalkitError
 from evalkit.generation.manifest import manifest_differences
+from evalkit.results.schema import TaskBlock
 from evalkit.runfolder.outcomes import TaskOutcomes, load_run
 from evalkit.statistics.estimators import METRIC_KINDS, bootstrap_mean_ci, problem_scores
 
@@ -115,11 +116,11 @@ def compare_runs(
     if absent or not names:
         problem = f"task {absent[0]!r} is not in both runs" if absent else "the runs share no task"
         raise EvalkitError(f"{problem}; tasks in both: {', '.join(shared) or 'none'}")
-    run_notes = tuple(manifest_differences(results_a, results_b))
+    run_notes = tuple(manifest_differences(results_a.to_json(), results_b.to_json()))
     comparisons = []
     for name in names:
         notes = run_notes + tuple(_task_notes(
-            results_a["tasks"][name], results_b["tasks"][name], outcomes_a[name], outcomes_b[name]
+            results_a.tasks[name], results_b.tasks[name], outcomes_a[name], outcomes_b[name]
         ))
         comparisons.append(_compare_task(
             outcomes_a[name], outcomes_b[name], metric, k, seed, resamples, notes
@@ -128,10 +129,10 @@ def compare_runs(
 
 
 def _task_notes(
-    task_a: dict[str, Any], task_b: dict[str, Any], a: TaskOutcomes, b: TaskOutcomes,
+    task_a: TaskBlock, task_b: TaskBlock, a: TaskOutcomes, b: TaskOutcomes,
 ) -> list[str]:
     notes = []
-    if task_a.get("data_sha256") != task_b.get("data_sha256"):
+    if task_a.data_sha256 != task_b.data_sha256:
         notes.append(f"{a.task}: the task data differ (sha256); problems are paired by id only")
     only_a = len(set(a.problem_ids) - set(b.problem_ids))
     only_b = len(set(b.problem_ids) - set(a.problem_ids))

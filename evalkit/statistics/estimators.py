@@ -38,17 +38,18 @@ import functools
 import math
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
 
 import numpy as np
 from scipy import special, stats
+
+from evalkit.records import AnswerClass
+from evalkit.results.schema import MetricValue
 
 CONFIDENCE = 0.95
 BOOTSTRAP_RESAMPLES = 2000
 METRIC_KINDS = ("avg", "pass", "maj", "cons")
 MAX_VOTE_SAMPLES = 1000  # maj@k counts subsets in float64: C(n, n/2) overflows past ~1020
 
-AnswerClass = int | None  # a sample's equivalence class within its problem; None: no answer
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:
@@ -221,24 +222,6 @@ def sampling_stderr(correct: Sequence[Sequence[bool]]) -> float | None:
         for row in correct
     )
     return math.sqrt(variance) / len(correct)
-
-
-@dataclass(frozen=True)
-class MetricValue:
-    """One figure of a results table, with what it was computed from."""
-
-    metric: str  # "avg@n", "pass@k", "maj@k" or "cons@n"
-    k: int
-    n: int
-    problems: int
-    value: float
-    stderr: float | None
-    ci95: tuple[float, float] | None
-    interval: str = "t"  # how ci95 was made: "t" (Student-t) or "bootstrap" (BCa, problems)
-    se_sampling: float | None = None  # avg@n only: the within-problem part of stderr
-
-    def to_json(self) -> dict:
-        return asdict(self)
 
 
 def score_task(

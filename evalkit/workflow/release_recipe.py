@@ -35,6 +35,9 @@ from typing import Any
 import yaml
 
 from evalkit.errors import EvalkitError
+from evalkit.run.plan import RunPlan, make_plan
+from evalkit.run.presets import get_run_preset
+from evalkit.run.settings import Layer, check_layer
 
 PIPELINES = ("distill", "lightr")
 RECIPES_DIR = Path(str(resources.files("evalkit.training").joinpath("recipes")))
@@ -51,23 +54,16 @@ class TrainSection:
 
 @dataclass(frozen=True)
 class EvaluateSection:
-    """The `evalkit run` settings the new checkpoint is evaluated with."""
+    """The `evalkit run` settings the new checkpoint is evaluated with: a layer of
+    :class:`~evalkit.run.settings.RunSettings` values (with the preset it may name below it);
+    the release run supplies the model and the output folder."""
 
-    tasks: list[str]
-    limit: int | None = None
-    n: int = 1
-    k: list[int] = field(default_factory=list)
-    temperature: float | None = None
-    top_p: float = 0.95
-    max_tokens: int | None = None
-    prompt: str = "boxed"
-    seed: int = 0
-    engine: str = "auto"
-    batch_size: int = 8
-    dtype: str = "auto"
-    grader_workers: int = 1
-    grader_timeout: float = 10.0
-    preset: dict[str, Any] | None = None  # the applied preset's record for results.json
+    settings: dict[str, Any]
+
+    def plan(self, model_dir: Path, output_dir: Path) -> RunPlan:
+        """The resolved evaluation of ``model_dir`` into ``output_dir``."""
+        return make_plan([Layer("release recipe", {**self.settings, "model": str(model_dir),
+                                                   "output_dir": output_dir})])
 
 
 @dataclass(frozen=True)
@@ -127,10 +123,6 @@ _SECTIONS = {"train": TrainSection, "evaluate": EvaluateSection, "gate": GateSec
              "card": CardSection, "publish": PublishSection}
 _TOP = {"name", "run_dir", *_SECTIONS}
 # evaluate keys <-> the `evalkit run` option names a preset is keyed by
-_PRESET_KEYS = {"tasks": "task_list", "prompt": "prompt", "temperature": "temperature",
-                "top_p": "top_p", "max_tokens": "max_tokens", "n": "n", "k": "k"}
-
-
 def load_release_recipe(path: Path, run_dir: Path | None = None) -> ReleaseRecipe:
     """Read and validate a release recipe; `run_dir` overrides the recipe's run folder."""
     try:
@@ -198,40 +190,19 @@ def _train(section: TrainSection, base: Path, where: str) -> TrainSection:
 
 
 def _evaluate(data: Any, where: str) -> EvaluateSection:
-    """Fill the keys the recipe leaves out from its `preset`, then build the section."""
+    """Check the settings (names, types, ranges, the preset's name); the preset fills what the
+    recipe leaves out when the plan is made."""
     if not isinstance(data, dict):
         raise EvalkitError(f"{where} must be a mapping")
-    values = dict(data)
-    preset_name = values.pop("preset", None)
-    if preset_name is not None:
-        from evalkit.run.presets import apply_preset
-
-        option_values = {_PRESET_KEYS[key]: _option(key, values.get(key)) for key in _PRESET_KEYS}
-        explicit = {_PRESET_KEYS[key] for key in values if key in _PRESET_KEYS}
-        merged, record = apply_preset(str(preset_name), option_values, explicit)
-        for key, option in _PRESET_KEYS.items():
-            if option not in explicit:
-                values[key] = _from_option(key, merged[option])
-        values["preset"] = record
-    if "tasks" not in values:
+    for key in ("model", "output_dir"):
+        if key in data:
+            raise EvalkitError(f"{where}: {key} is set by the release run, not the recipe")
+    values = check_layer(Layer(where, data))
+    if values.get("preset") is not None:
+        get_run_preset(values["preset"])
+    elif not values.get("tasks"):
         raise EvalkitError(f"{where} needs tasks (or a preset that names them)")
-    section = _section(EvaluateSection, values, where)
-    if not section.tasks or not all(isinstance(t, str) for t in section.tasks):
-        raise EvalkitError(f"{where}: tasks must be a non-empty list of task names")
-    return section
-
-
-def _option(key: str, value: Any) -> Any:
-    if value is not None and key in ("tasks", "k"):
-        return ",".join(str(v) for v in value)
-    return value
-
-
-def _from_option(key: str, value: Any) -> Any:
-    if key in ("tasks", "k") and isinstance(value, str):
-        parts = [part.strip() for part in value.split(",") if part.strip()]
-        return [int(p) for p in parts] if key == "k" else parts
-    return value
+    return EvaluateSection(dict(data))
 
 
 def _gate(section: GateSection, base: Path, where: str) -> GateSection:

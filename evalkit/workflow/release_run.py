@@ -28,6 +28,7 @@ import yaml
 from rich.console import Console
 
 from evalkit.errors import EvalkitError
+from evalkit.runfolder.folder import RunFolder
 from evalkit.workflow.release_recipe import ReleaseRecipe, json_safe
 
 STAGES = ("train", "evaluate", "gate", "card", "publish")
@@ -85,8 +86,13 @@ class ReleaseRun:
                     f"stage {earlier} is not complete with this recipe in {self.root}: "
                     f"run without --from {start} (or with --from {earlier})"
                 )
+        with RunFolder.writing(self.root, "evalkit release run"):
+            return self._run_stages(STAGES[first:last + 1], start, dry_run)
+
+    def _run_stages(self, stages: tuple[str, ...], start: str | None,
+                    dry_run: bool) -> Outcome:
         outcome = Outcome()
-        for stage in STAGES[first:last + 1]:
+        for stage in stages:
             if start is None and self.is_complete(stage):
                 result = StageResult(stage, True, self._marker(stage)["summary"])
             else:
@@ -217,19 +223,12 @@ class ReleaseRun:
     # -- evaluate ----------------------------------------------------------------------------
 
     def _evaluate(self) -> dict[str, Any]:
-        from evalkit.run.runner import Runner, RunSpec
+        from evalkit.run.runner import Runner
 
-        e = self.recipe.evaluate
-        spec = RunSpec(
-            model=str(self.model_dir), tasks=list(e.tasks), output_dir=self.eval_dir,
-            engine=e.engine, prompt=e.prompt, n=e.n, ks=list(e.k), temperature=e.temperature,
-            top_p=e.top_p, max_tokens=e.max_tokens, seed=e.seed, limit=e.limit,
-            batch_size=e.batch_size, dtype=e.dtype, grader_workers=e.grader_workers,
-            grader_timeout=e.grader_timeout, preset=e.preset,
-        )
-        results = Runner(spec).run()
-        return {task: {m["metric"]: m["value"] for m in block["metrics"]}
-                for task, block in results["tasks"].items()}
+        plan = self.recipe.evaluate.plan(self.model_dir, self.eval_dir)
+        results = Runner(plan).run()
+        return {task: {m.metric: m.value for m in block.metrics}
+                for task, block in results.tasks.items()}
 
     # -- gate --------------------------------------------------------------------------------
 

@@ -1,0 +1,114 @@
+"""`evalkit run` and `evalkit tasks`.
+
+The options of `run` are the fields of :class:`~evalkit.run.settings.RunSettings`, whose
+defaults they show; only the options given on the command line form its layer, so a preset
+or recipe below it fills the rest (:func:`evalkit.run.plan.make_plan`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+import click
+from click.core import ParameterSource
+
+from evalkit.run.settings import RunSettings, option_name
+
+_DEFAULTS = {f.name: f.default for f in fields(RunSettings)}
+_PROMPTS = ("boxed", "bare", "qwen25-math-cot", "plain")  # evalkit.generation.prompts.PRESETS
+
+
+def _setting(name: str, help: str, **kwargs: Any) -> Callable[[Any], Any]:
+    """An option for a RunSettings field: no click default (so a preset can fill it), the
+    settings' default shown in the help."""
+    default = _DEFAULTS[name]
+    shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
+    if shown not in (None, ""):
+        help = f"{help} [default: {shown}]"
+    return click.option(option_name(name), name, default=None, help=help, **kwargs)
+
+
+@click.command()
+@_setting("model", "Hub id (org/name), local checkpoint folder, .gguf file, or smollm2-135m.")
+@_setting("revision", "Hub revision (branch, tag or commit).")
+@_setting("tasks", "Comma-separated task names or paths to custom .jsonl/.yaml tasks.")
+@_setting("limit", "Evaluate only the first N problems of each task.", type=int)
+@_setting("n", "Samples per problem.", type=int)
+@_setting("k", "pass@k values, e.g. 1,8 (default: 1 and n).")
+@_setting("temperature", "Sampling temperature (default: 0 = greedy when n is 1, else 0.6).",
+          type=float)
+@_setting("top_p", "Nucleus sampling mass (1 when greedy).", type=float)
+@_setting("max_tokens", "Generation budget (default: each task's own, see `evalkit tasks`).",
+          type=int)
+@_setting("seed", "Run seed; each sample's seed derives from it, the problem and the index.",
+          type=int)
+@_setting("prompt", "Prompt preset.", type=click.Choice(_PROMPTS))
+@_setting("engine", "auto, hf, vllm, openai (completions endpoint) or openai-chat (chat "
+          "endpoint); auto is vllm with a GPU and vLLM installed, else hf. See docs/engines.md.")
+@_setting("batch_size", "hf: prompts per batch; openai: requests in flight.", type=int)
+@_setting("dtype", "Weights dtype.", type=click.Choice(["auto", "float32", "bfloat16",
+                                                       "float16"]))
+@_setting("base_url", "openai engines: the server's OpenAI API root, e.g. "
+          "http://127.0.0.1:8000/v1.")
+@_setting("api_key_env", "openai engines: name of the environment variable holding the API key.")
+@_setting("tensor_parallel_size", "vllm: GPUs per engine.", type=int)
+@_setting("max_model_len", "vllm: context length (default: the model's); prompt + max tokens "
+          "must fit.", type=int)
+@_setting("gpu_memory_utilization", "vllm: share of GPU memory it may take.", type=float)
+@_setting("data_parallel", "Engine processes (one per --tensor-parallel-size GPUs), sharing "
+          "problems.", type=int)
+@_setting("preset", "Published settings: reasonlite, reasonlite-long or lightreasoner; "
+          "options given on the command line override them.")
+@_setting("grader_workers", "Grading worker processes.", type=int)
+@_setting("grader_timeout", "Wall-clock seconds before a grading job is killed (status "
+          "timeout).", type=float)
+@_setting("output_dir", "Run folder (default: evalkit-runs/<model>). Reruns resume from it.",
+          type=click.Path(path_type=Path))
+@_setting("budgets", "Token budgets for the budget curve, e.g. 1024,2048,4096 (each <= max "
+          "tokens).")
+@_setting("grader_config", "YAML grading policies (see docs/grading.md).",
+          type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True,
+              help="Resolve and print the plan (each setting with its source); generate nothing.")
+def run(dry_run: bool, **values: Any) -> None:
+    """Generate, grade and score a model on benchmark tasks."""
+    from rich.console import Console
+
+    from evalkit.run.plan import make_plan
+    from evalkit.run.settings import Layer
+
+    ctx = click.get_current_context()
+    given = {name: value for name, value in values.items()
+             if ctx.get_parameter_source(name) is not ParameterSource.DEFAULT}
+    plan = make_plan([Layer("command line", given)])
+    console = Console()
+    if dry_run:
+        for line in plan.describe():
+            console.print(line, highlight=False, markup=False)
+        return
+    from evalkit.reports.table import render_table
+    from evalkit.run.runner import Runner
+
+    results = Runner(plan).run()
+    render_table(results, console)
+    console.print(f"results: {plan.output_dir / 'results.json'}")
+
+
+@click.command("tasks")
+def tasks_command() -> None:
+    """List the built-in tasks with their data and default settings."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from evalkit.tasks import list_tasks
+
+    table = Table(title="evalkit tasks")
+    for column in ("task", "problems", "source", "sha256", "gold format", "max tokens"):
+        table.add_column(column)
+    for task in list_tasks():
+        table.add_row(task.name, str(len(task.load())), task.source, task.sha256()[:16],
+                      task.gold_format, str(task.default_max_tokens))
+    Console(width=200).print(table)
