@@ -125,7 +125,9 @@ class Results:
     @classmethod
     def from_json(cls, data: Any, where: str = "results.json") -> Results:
         """Check the version and the shape; SchemaError says what is wrong, in one line."""
-        version = data.get("schema_version") if isinstance(data, dict) else None
+        if not isinstance(data, dict):
+            raise SchemaError(f"{where} must be an object, got {type(data).__name__}")
+        version = data.get("schema_version")
         if version != SCHEMA_VERSION:
             raise SchemaError(
                 f"{where} has schema version {version!r}, this evalkit reads {SCHEMA_VERSION}")
