@@ -9,8 +9,7 @@ from typing import Any
 import click
 from rich.console import Console
 
-from evalkit.cli.options import int_list
-from evalkit.errors import EvalkitError
+from evalkit.cli.options import FiniteFloat, int_list
 
 FORMAT_NAMES = "jsonl, lm-eval, lighteval, qwen25-math, openai-batch"
 
@@ -45,7 +44,7 @@ def _read_options(command: Callable[..., Any]) -> Callable[..., Any]:
                      help="Model name in reports (default: what the file states, else its name)."),
         click.option("--grader-workers", type=click.IntRange(min=1), default=1,
                      show_default=True),
-        click.option("--grader-timeout", type=click.FloatRange(min=0.1), default=10.0,
+        click.option("--grader-timeout", type=FiniteFloat(0.1, 86_400), default=10.0,
                      show_default=True, help="Wall-clock seconds before a grading job is killed."),
     ]
     for option in reversed(options):
@@ -99,6 +98,4 @@ def import_command(path: Path, fmt: str, filter_name: str | None, **kw: Any) -> 
 @_read_options
 def grade_command(path: Path, **kw: Any) -> None:
     """Grade a JSONL file of questions and completions (`import --format jsonl`)."""
-    if kw["response_field"] is None:
-        raise EvalkitError("grade needs --response-field: the field that holds the completions")
-    _run_import(path, "jsonl", **kw)
+    _run_import(path, "jsonl", **{**kw, "response_field": kw["response_field"] or "response"})

@@ -26,6 +26,10 @@ class EvalkitGroup(click.Group):
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
+        except click.UsageError as err:  # a bad option value: one line, not click's block
+            where = f" (see `{err.ctx.command_path} --help`)" if err.ctx else ""
+            click.echo(f"error: {err.format_message()}{where}", err=True)
+            sys.exit(EXIT_USER_ERROR)
         except EvalkitError as err:
             click.echo(f"error: {err}", err=True)
             sys.exit(EXIT_USER_ERROR)

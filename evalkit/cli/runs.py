@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from evalkit.cli.options import int_list
+from evalkit.cli.options import FiniteFloat, int_list
 from evalkit.records import GRADE_STATUSES
 
 
@@ -69,7 +69,7 @@ def inspect(run_dir: Path, task: str | None, status: str | None, disagree: bool,
               default=None,
               help="YAML of grading policies: think_policy, numeric_precision, percent.")
 @click.option("--grader-workers", type=click.IntRange(min=1), default=1, show_default=True)
-@click.option("--grader-timeout", type=click.FloatRange(min=0.1, max=86_400), default=10.0,
+@click.option("--grader-timeout", type=FiniteFloat(0.1, 86_400), default=10.0,
               show_default=True,
               help="Wall-clock seconds before a grading job is killed (status timeout).")
 def regrade(run_dir: Path, grader_config: Path | None, grader_workers: int,

@@ -10,6 +10,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from evalkit.cli.options import FiniteFloat
 from evalkit.errors import EvalkitError
 
 if TYPE_CHECKING:
@@ -41,6 +42,8 @@ def compare(run_a: Path, run_b: Path, metric: str, k: int | None, task_list: str
     from evalkit.statistics.compare import compare_runs
 
     tasks = [t.strip() for t in task_list.split(",") if t.strip()] if task_list else None
+    if json_path is not None and (json_path.is_dir() or not json_path.parent.is_dir()):
+        raise EvalkitError(f"--json {json_path}: give a file path in an existing folder")
     comparisons = compare_runs(run_a, run_b, metric=metric, k=k, tasks=tasks, seed=seed)
     console = Console()
     table = Table(title=f"B = {run_b}  vs  A = {run_a}")
@@ -58,17 +61,20 @@ def compare(run_a: Path, run_b: Path, metric: str, k: int | None, task_list: str
     for note in dict.fromkeys(note for c in comparisons for note in c.notes):
         console.print(f"[yellow]note[/]: {note}", highlight=False)
     if json_path is not None:
-        json_path.write_text(json.dumps([c.to_json() for c in comparisons], indent=1))
+        from evalkit.runfolder.atomic import atomic_write
+
+        atomic_write(json_path, json.dumps([c.to_json() for c in comparisons], indent=1,
+                                           allow_nan=False))
 
 
 @click.command()
 @click.option("--task", "task_list", default=None,
               help="Comma-separated tasks (default: every task of --pilot).")
-@click.option("--target-ci", type=click.FloatRange(min=0, min_open=True), required=True,
+@click.option("--target-ci", type=FiniteFloat(0, 100, low_open=True), required=True,
               help="Wanted half-width of the 95% interval of avg@n, in points (the ± figure).")
 @click.option("--pilot", type=click.Path(path_type=Path), default=None,
               help="A finished run (n >= 2) to estimate the variances from.")
-@click.option("--accuracy", type=click.FloatRange(0, 100, min_open=True, max_open=True),
+@click.option("--accuracy", type=FiniteFloat(0, 100, low_open=True, high_open=True),
               default=None, help="Stated accuracy in percent, instead of a pilot run.")
 @click.option("--problems", type=click.IntRange(min=2), default=None,
               help="Problems in the evaluation (default: the task's full size).")

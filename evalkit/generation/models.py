@@ -80,6 +80,7 @@ def resolve_model(name: str, revision: str | None = None) -> ModelRef:
                 f"{name} has no config.json: point --model at a folder written by "
                 "save_pretrained, a .gguf file, or a Hub id"
             )
+        _check_config(path / "config.json")
         return ModelRef(name, "local", str(path.resolve()), _folder_fingerprint(path), name)
     if name.startswith((".", "/", "~")) or name.count("/") != 1:
         raise EvalkitError(
@@ -104,6 +105,20 @@ def _hub_model(repo_id: str, revision: str | None) -> ModelRef:
     except HfHubHTTPError as err:
         raise EvalkitError(f"cannot fetch {repo_id} from the Hub: {err}".splitlines()[0]) from err
     return ModelRef(repo_id, "hub", folder, Path(folder).name, repo_id)
+
+
+def _check_config(config: Path) -> None:
+    """A model folder's config.json must be a JSON object naming its model type."""
+    try:
+        data = json.loads(config.read_bytes())
+    except (OSError, ValueError) as err:
+        reason = str(err).splitlines()[0]
+        raise EvalkitError(
+            f"{config} is not readable JSON ({reason}): point --model at a folder written by "
+            "save_pretrained") from None
+    if not isinstance(data, dict) or "model_type" not in data:
+        raise EvalkitError(
+            f"{config} names no model_type: point --model at a folder written by save_pretrained")
 
 
 def _folder_fingerprint(path: Path) -> str:
