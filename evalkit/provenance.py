@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import sys
 from importlib import metadata
 from typing import Any
 
@@ -36,7 +37,7 @@ def package_versions(names: tuple[str, ...] = TRACKED_PACKAGES) -> dict[str, str
 
 
 def hardware() -> dict[str, Any]:
-    """CPU, memory and accelerators of this machine."""
+    """CPU, memory and, where torch runs in this process, its threads and accelerators."""
     info: dict[str, Any] = {
         "platform": platform.platform(),
         "machine": platform.machine(),
@@ -50,8 +51,9 @@ def hardware() -> dict[str, Any]:
         )
     except (ValueError, OSError, AttributeError):
         pass
-    import torch
-
+    torch = sys.modules.get("torch")  # only when a model ran here: never imported for this
+    if torch is None:
+        return info
     info["torch_threads"] = torch.get_num_threads()
     if torch.cuda.is_available():
         info["gpus"] = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]

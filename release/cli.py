@@ -185,12 +185,16 @@ def publish(
               default="table", show_default=True)
 @click.option("--output", type=click.Path(path_type=Path), default=None,
               help="Write markdown or HTML here instead of printing it.")
-def leaderboard(folder: Path, fmt: str, output: Path | None) -> None:
+@click.option("--run", "run_paths", type=click.Path(path_type=Path), multiple=True,
+              help="A run folder (or results.json) to show as reproduced; repeatable.")
+def leaderboard(folder: Path, fmt: str, output: Path | None, run_paths: tuple[Path, ...]
+                ) -> None:
     """Show published results next to reproduced runs: table, markdown or static HTML."""
-    from evalkit.release.leaderboard import load_boards, load_runs
+    from evalkit.release.leaderboard import load_boards, load_run, load_runs
     from evalkit.release.leaderboard_render import render_rich, to_html, to_markdown
 
-    boards, runs = load_boards(folder), load_runs(folder)
+    boards = load_boards(folder)
+    runs = load_runs(folder) + [load_run(path) for path in run_paths]
     if fmt == "table":
         if output is not None:
             raise EvalkitError("--output needs --format markdown or html")

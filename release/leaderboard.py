@@ -77,12 +77,15 @@ def load_runs(folder: Path) -> list[Run]:
     """The results files under `runs/`, by path."""
     runs_dir = folder / "runs"
     paths = sorted([*runs_dir.glob("*.json"), *runs_dir.glob("*/results.json")])
-    runs = []
-    for path in paths:
-        results = read_results(path)
-        name = path.stem if path.name != "results.json" else path.parent.name
-        runs.append(Run(name, results.model, metric_index(results)))
-    return runs
+    return [load_run(path) for path in paths]
+
+
+def load_run(path: Path) -> Run:
+    """One reproduced run: a run folder or a results file, named after it."""
+    results = read_results(path)
+    name = path.parent.name if path.name == "results.json" else path.stem if path.is_file() \
+        else path.name
+    return Run(name, results.model, metric_index(results))
 
 
 def _load_board(path: Path) -> Board:

@@ -8,7 +8,7 @@ import click
 
 from evalkit import __version__
 from evalkit.cli.imports import grade_command, import_command
-from evalkit.cli.run import run, tasks_command
+from evalkit.cli.run import profiles_command, run, tasks_command
 from evalkit.cli.runs import inspect, regrade, report
 from evalkit.cli.stats import compare, plan
 from evalkit.errors import EvalkitError
@@ -47,6 +47,6 @@ def main() -> None:
     """Evaluate, gate and publish small math-reasoning models."""
 
 
-for command in (run, tasks_command, report, inspect, regrade, compare, plan, gate, card,
-                publish, leaderboard, release, train, import_command, grade_command):
+for command in (run, tasks_command, profiles_command, report, inspect, regrade, compare, plan,
+                gate, card, publish, leaderboard, release, train, import_command, grade_command):
     main.add_command(command)

@@ -41,11 +41,22 @@ def _setting(name: str, help: str, **kwargs: Any) -> Callable[[Any], Any]:
 @_setting("temperature", "Sampling temperature (default: 0 = greedy when n is 1, else 0.6).",
           type=float)
 @_setting("top_p", "Nucleus sampling mass (1 when greedy).", type=float)
+@_setting("top_k", "Sample among the k most likely tokens only (0 or -1: off).", type=int)
+@_setting("min_p", "Drop tokens less likely than min-p times the most likely (0: off).",
+          type=float)
+@_setting("repetition_penalty", "Penalty on tokens already generated (1: off).", type=float)
+@_setting("stop", "A string that ends a completion; repeat for more.", multiple=True)
 @_setting("max_tokens", "Generation budget (default: each task's own, see `evalkit tasks`).",
           type=int)
 @_setting("seed", "Run seed; each sample's seed derives from it, the problem and the index.",
           type=int)
 @_setting("prompt", "Prompt preset.", type=click.Choice(_PROMPTS))
+@_setting("chat_template", "model: the model's own chat template; chatml: ChatML written out "
+          "(as the Qwen2.5-Math evaluation toolkit does).", type=click.Choice(["model", "chatml"]))
+@_setting("extraction", "Answer extraction: evalkit's, or a reference evaluator's.",
+          type=click.Choice(["evalkit", "reasonlite", "qwen25-math"]))
+@_setting("profile", "auto: the model's published evaluation settings when evalkit knows them "
+          "(see `evalkit profiles`); none: evalkit's defaults; or a profiled model's Hub id.")
 @_setting("engine", "auto, hf, vllm, openai (completions endpoint) or openai-chat (chat "
           "endpoint); auto is vllm with a GPU and vLLM installed, else hf. See docs/engines.md.")
 @_setting("batch_size", "hf: prompts per batch; openai: requests in flight.", type=int)
@@ -85,6 +96,9 @@ def run(dry_run: bool, **values: Any) -> None:
              if ctx.get_parameter_source(name) is not ParameterSource.DEFAULT}
     plan = make_plan([Layer("command line", given)])
     console = Console()
+    line = plan.profile_line()
+    if line and not dry_run:
+        Console(stderr=True).print(line, highlight=False, markup=False)
     if dry_run:
         for line in plan.describe():
             console.print(line, highlight=False, markup=False)
@@ -112,3 +126,26 @@ def tasks_command() -> None:
         table.add_row(task.name, str(len(task.load())), task.source, task.sha256()[:16],
                       task.gold_format, str(task.default_max_tokens))
     Console(width=200).print(table)
+
+
+@click.command("profiles")
+@click.argument("model", required=False)
+def profiles_command(model: str | None) -> None:
+    """List the published evaluation settings evalkit knows (one MODEL: every value with its
+    source)."""
+    from rich.console import Console
+
+    from evalkit.run.profiles import choose_profile, load_profiles
+
+    console = Console(width=200)
+    chosen = [choose_profile(model, model)] if model else list(load_profiles().values())
+    for profile in chosen:
+        console.print(f"[bold]{profile.model}[/]: {profile.evaluation}", highlight=False)
+        if model:
+            for name, item in profile.settings.items():
+                console.print(f"  {name}: {item.value}  ({item.source})", highlight=False,
+                              markup=False)
+            if profile.notes:
+                console.print(f"  notes: {profile.notes}", highlight=False, markup=False)
+        else:
+            console.print(f"  {profile.summary()}", highlight=False, markup=False)

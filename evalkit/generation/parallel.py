@@ -52,6 +52,7 @@ class WorkerJob:
     options: EngineOptions
     prompt: str
     sampling: SamplingConfig
+    chat_template: str = "model"
 
 
 DoneCallback = Callable[[list[tuple[WorkItem, Completion]]], None]
@@ -103,7 +104,7 @@ def _worker(
         from evalkit.generation.prompts import Prompter, get_preset
 
         engine = create_engine(job.engine, job.model_path, job.batch_size, job.dtype, job.options)
-        prompter = Prompter(get_preset(job.prompt), engine.tokenizer)
+        prompter = Prompter(get_preset(job.prompt), engine.tokenizer, job.chat_template)
         requests = [
             GenerationRequest(i.problem_id, i.sample_index, i.seed, prompter.render(i.question))
             for i in items

@@ -73,11 +73,22 @@ def get_preset(name: str) -> PromptPreset:
     return PRESETS[name]
 
 
-class Prompter:
-    """Renders problems with a preset and, for chat presets, the model's chat template."""
+def chatml(messages: list[dict[str, str]]) -> str:
+    """ChatML written out as text, with the assistant turn opened: the template the
+    Qwen2.5-Math evaluation toolkit hard-codes whatever the model's own template is."""
+    turns = "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages)
+    return turns + "<|im_start|>assistant\n"
 
-    def __init__(self, preset: PromptPreset, tokenizer: Any) -> None:
-        if preset.chat and not getattr(tokenizer, "chat_template", None):
+
+class Prompter:
+    """Renders problems with a preset and, for chat presets, the model's chat template (or
+    ChatML written out, ``chat_template="chatml"``)."""
+
+    def __init__(self, preset: PromptPreset, tokenizer: Any, chat_template: str = "model"
+                 ) -> None:
+        self.chat_template = chat_template
+        if preset.chat and chat_template == "model" and not getattr(tokenizer, "chat_template",
+                                                                     None):
             raise EvalkitError(
                 f"the model has no chat template, which prompt {preset.name!r} needs: "
                 "use --prompt plain for base models"
@@ -93,6 +104,8 @@ class Prompter:
         if self.preset.system is not None:
             messages.append({"role": "system", "content": self.preset.system})
         messages.append({"role": "user", "content": user})
+        if self.chat_template == "chatml":
+            return RenderedPrompt(chatml(messages), add_special_tokens=False)
         text = self.tokenizer.apply_chat_template(
             messages, add_generation_prompt=True, tokenize=False
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
+from evalkit.reports.published import published_lines
 from evalkit.results.schema import MetricValue, Results
 
 HEADER = ["task", "metric", "score %", "± SE", "95% CI", "problems", "n", "k", "truncated"]
@@ -67,6 +68,9 @@ def render_table(results: Results, console: Console) -> None:
         console.print(f"  {name}: {counts}")
     for line in _length_lines(results):
         console.print(f"  {line}", highlight=False)
+    if results.published:
+        for line in published_lines(results.published):
+            console.print(line, highlight=False, markup=False)
     budget_rows = _budget_rows(results)
     if budget_rows:
         budget_table = Table(title="score at each token budget")
@@ -95,6 +99,10 @@ def to_markdown(results: Results) -> str:
     ]
     lines += ["| " + " | ".join(row) + " |" for row in _rows(results)]
     lines += ["", *(f"- {line}" for line in _length_lines(results))]
+    if results.published:
+        head, *figures = published_lines(results.published)
+        lines += ["", f"## {head.rstrip(':').capitalize()}", "",
+                  *(f"- {line.strip()}" for line in figures)]
     budget_rows = _budget_rows(results)
     if budget_rows:
         lines += ["", "## Score at each token budget", "", "![budget curve](budget_curve.png)", "",

@@ -121,6 +121,7 @@ class Results:
     preset: dict[str, Any] | None = None
     import_: dict[str, Any] | None = field(default=None, metadata={"json": "import"})
     regraded: dict[str, Any] | None = None
+    published: dict[str, Any] | None = None  # the published row this run reproduces
 
     @classmethod
     def from_json(cls, data: Any, where: str = "results.json") -> Results:

@@ -19,6 +19,7 @@ from evalkit.generation.engines import SERVER_ENGINES, EngineOptions, SamplingCo
 from evalkit.generation.prompts import PromptPreset, get_preset
 from evalkit.grading import GraderConfig, load_grader_config
 from evalkit.run.presets import preset_layer, preset_record
+from evalkit.run.profiles import ModelProfile, choose_profile, profile_line
 from evalkit.run.settings import Layer, RunSettings, option_name, resolve_settings
 from evalkit.tasks import Task, get_task
 
@@ -50,6 +51,7 @@ class RunPlan:
     grader_config: GraderConfig
     engine_options: EngineOptions
     preset: dict[str, Any] | None  # the preset record for results.json
+    profile: ModelProfile | None = None  # the published evaluation in use, if any
 
     def source(self, name: str) -> str:
         return self.sources.get(name, "default")
@@ -63,12 +65,20 @@ class RunPlan:
             "ks": list(self.ks),
             "tasks": {tp.task.name: {**tp.sampling.to_json(), "budgets": list(tp.budgets)}
                       for tp in self.tasks},
+            "profile": self.profile.to_json() if self.profile else None,
         }
+
+    def profile_line(self) -> str | None:
+        """What `evalkit run` says before generating about the published settings in use."""
+        if self.profile is None:
+            return None
+        return profile_line(self.profile, self.settings, self.sources)
 
     def describe(self) -> list[str]:
         """The plan in plain lines, each setting with where it came from."""
         s = self
         lines = [
+            *([line] if (line := s.profile_line()) else []),
             f"model: {s.settings.model}" + (f" @ {s.settings.revision}" if s.settings.revision
                                             else ""),
             f"engine: {s.engine} ({s.source('engine')})",
@@ -77,13 +87,21 @@ class RunPlan:
             f"pass@k for k={','.join(map(str, s.ks))} ({s.source('k')})",
             f"temperature {s.temperature:g} ({s.source('temperature')}), top-p {s.top_p:g} "
             f"({s.source('top_p')}), seed {s.settings.seed} ({s.source('seed')})",
+            f"chat template: {s.settings.chat_template} ({s.source('chat_template')}); answer "
+            f"extraction: {s.settings.extraction} ({s.source('extraction')})",
         ]
+        extra = {name: getattr(s.settings, name)
+                 for name in ("top_k", "min_p", "repetition_penalty", "stop", "max_model_len")}
+        for name, value in extra.items():
+            if value not in (0, 0.0, 1.0, (), None):
+                lines.append(f"{name.replace('_', '-')}: {value} ({s.source(name)})")
         if s.preset:
             lines.append(f"preset: {s.preset['name']} ({s.preset['source']})")
         for tp in s.tasks:
             budgets = f", budgets {','.join(map(str, tp.budgets))}" if tp.budgets else ""
+            where = s.sources.get("max_tokens", "the task's default")
             lines.append(f"task {tp.task.name}: max tokens {tp.sampling.max_tokens} "
-                         f"({s.source('max_tokens')}){budgets}")
+                         f"({where}){budgets}")
         lines.append(f"output: {s.output_dir}")
         return lines
 
@@ -92,10 +110,13 @@ def make_plan(layers: Sequence[Layer]) -> RunPlan:
     """Merge the layers (highest priority first; a preset named by one of them is added below
     them) and resolve everything that depends on the settings."""
     layers = list(layers)
-    preset_name = next((layer.values["preset"] for layer in layers
-                        if layer.values.get("preset") is not None), None)
+    preset_name = _given(layers, "preset")
     if preset_name is not None:
         layers.append(preset_layer(str(preset_name)))
+    profile = choose_profile(str(_given(layers, "profile") or RunSettings.profile),
+                             str(_given(layers, "model") or RunSettings.model))
+    if profile is not None:
+        layers.append(profile.layer())
     settings, sources = resolve_settings(layers)
     if not settings.tasks:
         raise EvalkitError("--tasks is empty: name at least one task (see `evalkit tasks`)")
@@ -107,6 +128,9 @@ def make_plan(layers: Sequence[Layer]) -> RunPlan:
     engine = _engine(settings)
     tasks = tuple(_task_plan(get_task(name), settings, temperature, top_p)
                   for name in settings.tasks)
+    if settings.chat_template == "chatml" and settings.prompt == "plain":
+        raise EvalkitError("--chat-template chatml renders chat messages: pick a chat prompt "
+                           "(boxed, bare, qwen25-math-cot), not plain")
     return RunPlan(
         settings=settings,
         sources=sources,
@@ -128,6 +152,7 @@ def make_plan(layers: Sequence[Layer]) -> RunPlan:
             served_model=settings.model,
         ),
         preset=preset_record(str(preset_name), settings, sources) if preset_name else None,
+        profile=profile,
     )
 
 
@@ -145,6 +170,12 @@ def resolve_ks(ks: Sequence[int], n: int) -> tuple[int, ...]:
 def model_slug(model: str) -> str:
     """The default run folder name of a model."""
     return "".join(c if c.isalnum() or c in "-._" else "_" for c in model.strip("./")) or "model"
+
+
+def _given(layers: Sequence[Layer], name: str) -> Any:
+    """The value of ``name`` in the highest layer that gives it (None if none does)."""
+    return next((layer.values[name] for layer in layers if layer.values.get(name) is not None),
+                None)
 
 
 def _engine(settings: RunSettings) -> str:
@@ -166,7 +197,11 @@ def _task_plan(task: Task, settings: RunSettings, temperature: float, top_p: flo
             f"{option_name('budgets')} {budgets[-1]} exceeds {task.name}'s max tokens "
             f"{max_tokens}: a budget curve only cuts samples shorter; raise --max-tokens or drop "
             "that budget")
-    return TaskPlan(task, SamplingConfig(temperature, top_p, max_tokens), budgets)
+    sampling = SamplingConfig(
+        temperature, top_p, max_tokens, top_k=settings.top_k, min_p=settings.min_p,
+        repetition_penalty=settings.repetition_penalty, stop=settings.stop,
+    )
+    return TaskPlan(task, sampling, budgets)
 
 
 def plan_from(**settings: Any) -> RunPlan:

@@ -112,6 +112,7 @@ class Runner:
                 plan=plan.to_json(), manifest=self._manifest(previous if kept else None),
                 preset=plan.preset,
             )
+            results = replace(results, published=self._published(results))
             if kept:  # nothing was generated: the hardware and timings that made them stand
                 results = replace(results, hardware=previous.hardware,
                                   timings=previous.timings)
@@ -121,6 +122,15 @@ class Runner:
 
                 plot_budget_curves(results, folder.plot_path)
         return results
+
+    def _published(self, results: Results) -> dict[str, Any] | None:
+        """The published row the run reproduces: the profile's, or one naming the model."""
+        from evalkit.reports.published import published_block
+
+        where = self.plan.profile.leaderboard if self.plan.profile else None
+        if where:
+            return published_block(results, where.get("board"), where.get("row"))
+        return published_block(results)
 
     def _say(self, lines: list[str]) -> None:
         for line in lines:
@@ -221,7 +231,8 @@ class Runner:
                 from evalkit.generation.prompts import Prompter
 
                 engine = self._engine()
-                prompter = Prompter(self.plan.prompt, engine.tokenizer)
+                prompter = Prompter(self.plan.prompt, engine.tokenizer,
+                                    self.plan.settings.chat_template)
                 seed = self.plan.settings.seed
                 requests = [
                     GenerationRequest(p.id, i, sample_seed(seed, p.id, i),
@@ -237,7 +248,7 @@ class Runner:
 
         plan, settings = self.plan, self.plan.settings
         job = WorkerJob(plan.engine, self.ref.path, settings.batch_size, settings.dtype,
-                        plan.engine_options, plan.prompt.name, sampling)
+                        plan.engine_options, plan.prompt.name, sampling, settings.chat_template)
         items = [WorkItem(p.id, i, sample_seed(settings.seed, p.id, i), p.question)
                  for p, i in missing]
         report = generate_data_parallel(settings.data_parallel, job, items, on_batch)

@@ -38,10 +38,17 @@ class RunSettings:
     k: tuple[int, ...] = ()  # pass@k values; () = 1 and n
     temperature: float | None = field(default=None, metadata=_num(0, 100, optional=True))
     top_p: float = field(default=0.95, metadata=_num(0, 1, low_open=True))
+    top_k: int = field(default=0, metadata=_num(-1, 1_000_000, integer=True))  # 0 or -1: off
+    min_p: float = field(default=0.0, metadata=_num(0, 1))
+    repetition_penalty: float = field(default=1.0, metadata=_num(0, 10, low_open=True))
+    stop: tuple[str, ...] = ()  # strings that end a completion
     max_tokens: int | None = field(default=None,
                                    metadata=_num(1, 10_000_000, integer=True, optional=True))
     seed: int = field(default=0, metadata=_num(0, 2**31 - 1, integer=True))
     prompt: str = "boxed"
+    chat_template: str = "model"  # model: the model's own; chatml: ChatML written out as text
+    extraction: str = "evalkit"  # how answers are found: evalkit, reasonlite or qwen25-math
+    profile: str = "auto"  # auto: the model's published evaluation if known; none; a model id
     engine: str = "auto"
     batch_size: int = field(default=8, metadata=_num(1, 100_000, integer=True))
     dtype: str = "auto"
@@ -72,6 +79,11 @@ class Layer:
 
 
 SETTING_NAMES = tuple(f.name for f in fields(RunSettings))
+CHOICES = {
+    "chat_template": ("model", "chatml"),
+    "extraction": ("evalkit", "reasonlite", "qwen25-math"),
+    "dtype": ("auto", "float32", "bfloat16", "float16"),
+}
 
 
 def option_name(name: str) -> str:
@@ -117,7 +129,7 @@ def _normalise(spec: Any, value: Any, source: str) -> Any:
             raise EvalkitError(f"{where} expects a comma-separated list, got {value!r}")
         items = [str(i).strip() if isinstance(i, str) else i for i in items]
         items = [i for i in items if i != ""]
-        if name == "tasks":
+        if name in ("tasks", "stop"):
             return tuple(str(i) for i in items)
         try:
             numbers = tuple(_integer(i) for i in items)
@@ -128,11 +140,14 @@ def _normalise(spec: Any, value: Any, source: str) -> Any:
             raise EvalkitError(f"{where} values must be positive, got {value!r}")
         return numbers
     if spec.metadata:
-        return _number(spec.metadata, value, where)
+        number = _number(spec.metadata, value, where)
+        return 0 if name == "top_k" and number == -1 else number
     if name in ("output_dir", "grader_config"):
         return Path(value)
     if not isinstance(value, str):
         raise EvalkitError(f"{where} expects text, got {value!r}")
+    if name in CHOICES and value not in CHOICES[name]:
+        raise EvalkitError(f"{where} must be one of {', '.join(CHOICES[name])}, got {value!r}")
     return value
 
 

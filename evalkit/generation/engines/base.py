@@ -13,18 +13,33 @@ from evalkit.records import Completion
 
 @dataclass(frozen=True)
 class SamplingConfig:
-    """Decoding settings shared by every request of a run. temperature 0 means greedy."""
+    """Decoding settings shared by every request of a task. temperature 0 means greedy;
+    top_k 0, min_p 0 and repetition_penalty 1 are off; ``stop`` strings end a completion
+    (the stop string itself is not kept)."""
 
     temperature: float
     top_p: float
     max_tokens: int
+    top_k: int = 0
+    min_p: float = 0.0
+    repetition_penalty: float = 1.0
+    stop: tuple[str, ...] = ()
 
     @property
     def greedy(self) -> bool:
         return self.temperature == 0.0
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        """The settings; those left at their default (off) are left out, so runs made before
+        they existed keep their store keys."""
+        data = {name: value for name, value in asdict(self).items()
+                if name not in _OFF or value != _OFF[name]}
+        if "stop" in data:
+            data["stop"] = list(data["stop"])
+        return data
+
+
+_OFF: dict[str, Any] = {"top_k": 0, "min_p": 0.0, "repetition_penalty": 1.0, "stop": ()}
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""Published result tables (YAML, with their sources) that ship with evalkit; see README.md."""
