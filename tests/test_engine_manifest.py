@@ -11,7 +11,9 @@ from click.testing import CliRunner
 from evalkit.cli import main
 from evalkit.errors import EvalkitError
 from evalkit.generation.manifest import build_manifest, manifest_differences
-from evalkit.run.presets import RUN_PRESETS, apply_preset
+from evalkit.run.plan import make_plan
+from evalkit.run.presets import RUN_PRESETS
+from evalkit.run.settings import Layer
 
 VLLM_INFO = {
     "name": "vllm", "device": "cuda", "dtype": "bfloat16", "vllm_version": "0.10.1",
@@ -59,19 +61,19 @@ def test_differences_name_each_changed_setting():
     ]
 
 
-def test_preset_fills_unset_options_and_records_overrides():
-    values = {"task_list": "gsm8k", "prompt": "boxed", "temperature": None, "top_p": 0.95,
-              "max_tokens": 4096, "n": 1, "k": None}
-    merged, record = apply_preset("reasonlite", values, explicit={"max_tokens"})
-    assert merged["max_tokens"] == 4096 and merged["n"] == 16 and merged["k"] == "1,8"
-    assert (merged["temperature"], merged["top_p"], merged["prompt"]) == (0.6, 0.95, "bare")
-    assert merged["task_list"] == "aime24,aime25,amc23"
-    assert record["overridden"] == {"max_tokens": 4096}
-    assert record["settings"] == RUN_PRESETS["reasonlite"].settings
-    long, _ = apply_preset("reasonlite-long", values, explicit=set())
-    assert (long["temperature"], long["top_p"], long["max_tokens"]) == (1.0, 0.98, 65536)
+def test_preset_fills_unset_settings_below_the_command_line_and_records_overrides():
+    plan = make_plan([Layer("command line", {"preset": "reasonlite", "max_tokens": 4096,
+                                             "tasks": "gsm8k"})])
+    s = plan.settings
+    assert s.max_tokens == 4096 and s.n == 16 and s.k == (1, 8) and s.tasks == ("gsm8k",)
+    assert (s.temperature, s.top_p, s.prompt) == (0.6, 0.95, "bare")
+    assert plan.sources["n"] == "preset reasonlite" and plan.sources["max_tokens"] == "command line"
+    assert plan.preset["overridden"] == {"max_tokens": 4096, "tasks": ["gsm8k"]}
+    assert plan.preset["settings"] == RUN_PRESETS["reasonlite"].settings
+    long = make_plan([Layer("command line", {"preset": "reasonlite-long"})]).settings
+    assert (long.temperature, long.top_p, long.max_tokens) == (1.0, 0.98, 65536)
     with pytest.raises(EvalkitError, match="unknown preset"):
-        apply_preset("nope", values, set())
+        make_plan([Layer("command line", {"preset": "nope"})])
 
 
 def test_run_with_preset_records_preset_overrides_and_manifest(tiny_model, tmp_path):
