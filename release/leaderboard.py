@@ -59,9 +59,14 @@ class Run:
     name: str
     model: ModelInfo
     metrics: dict[tuple[str, str], MetricValue]
+    reproduces: tuple[str, str] | None = None  # (board, row) its results say it reproduces
 
-    def matches(self, hub_id: str | None) -> bool:
-        return hub_id is not None and hub_id in (self.model.name, self.model.source)
+    def matches(self, board: Board, row: Row) -> bool:
+        """Whether this run reproduces ``row`` of ``board``: it says so, or its model is the
+        row's Hub id."""
+        if self.reproduces is not None:
+            return self.reproduces == (board.name, row.model)
+        return row.hub_id is not None and row.hub_id in (self.model.name, self.model.source)
 
 
 def load_boards(folder: Path) -> list[Board]:
@@ -85,7 +90,9 @@ def load_run(path: Path) -> Run:
     results = read_results(path)
     name = path.parent.name if path.name == "results.json" else path.stem if path.is_file() \
         else path.name
-    return Run(name, results.model, metric_index(results))
+    published = results.published
+    reproduces = (published["board"], published["row"]) if published else None
+    return Run(name, results.model, metric_index(results), reproduces)
 
 
 def _load_board(path: Path) -> Board:

@@ -49,7 +49,7 @@ def board_lines(board: Board, runs: list[Run]) -> list[Line]:
                       for c, v in zip(board.columns, row.values, strict=True))
         lines.append(Line(row.model, row.variant or "", row.params or "", "reported", cells))
         for run in relevant:
-            if run.matches(row.hub_id):
+            if run.matches(board, row):
                 lines.append(_run_line(board, run, row.variant or "", row.values))
                 shown.add(run.name)
     lines += [_run_line(board, run, "") for run in relevant if run.name not in shown]

@@ -87,7 +87,8 @@ def test_reproduced_runs_sit_under_their_model_with_cis(folder: Path):
     avg = runs[1].metrics["aime24", "avg@16"]
     lo, hi = avg.ci95
     assert reproduced[:4] == ("–", "–", "–", "–")
-    assert reproduced[4] == f"{100 * avg.value:.1f} [{100 * lo:.1f}, {100 * hi:.1f}]"
+    mark = "✓" if lo <= 0.752 <= hi else "✗"  # the published 75.2 inside the interval or not
+    assert reproduced[4] == f"{100 * avg.value:.1f} [{100 * lo:.1f}, {100 * hi:.1f}] {mark}"
     assert reproduced[5].startswith(f"{100 * runs[1].metrics['aime24', 'pass@8'].value:.1f} [")
     assert len(board_lines(boards["lightreasoner-1-main"], runs)) == 15
 

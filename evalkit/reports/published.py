@@ -50,9 +50,10 @@ def bundled_leaderboards() -> Path:
 
 
 def published_block(results: Results, board_name: str | None = None,
-                    row_name: str | None = None, folder: Path | None = None
-                    ) -> dict[str, Any] | None:
-    """results.json's ``published``: the matched table and row and each figure with its
+                    row_name: str | None = None, variant: str | None = None,
+                    folder: Path | None = None) -> dict[str, Any] | None:
+    """results.json's ``published``: the matched table and row (a profile names board, row and
+    variant; otherwise a row whose Hub id is the run's model) and each figure with its
     verdict; None when no published row matches the run (or shares none of its figures)."""
     from evalkit.release.leaderboard import load_boards
 
@@ -61,7 +62,8 @@ def published_block(results: Results, board_name: str | None = None,
         if board_name is not None and board.name != board_name:
             continue
         for row in board.rows:
-            named = row_name is not None and row.model == row_name
+            named = row_name is not None and row.model == row_name and (
+                variant is None or row.variant == variant)
             if not named and not (row_name is None and row.hub_id in (results.model.name,
                                                                       results.model.source)):
                 continue

@@ -54,7 +54,11 @@ class RunPlan:
     profile: ModelProfile | None = None  # the published evaluation in use, if any
 
     def source(self, name: str) -> str:
-        return self.sources.get(name, "default")
+        """Where a setting came from; a profile's value names its published source."""
+        where = self.sources.get(name, "default")
+        if self.profile is not None and where == f"profile {self.profile.model}":
+            return self.profile.short_source(name)
+        return where
 
     def to_json(self) -> dict[str, Any]:
         """results.json's ``plan``: the settings with their sources, and what was decided."""
@@ -99,7 +103,7 @@ class RunPlan:
             lines.append(f"preset: {s.preset['name']} ({s.preset['source']})")
         for tp in s.tasks:
             budgets = f", budgets {','.join(map(str, tp.budgets))}" if tp.budgets else ""
-            where = s.sources.get("max_tokens", "the task's default")
+            where = s.source("max_tokens") if "max_tokens" in s.sources else "the task's default"
             lines.append(f"task {tp.task.name}: max tokens {tp.sampling.max_tokens} "
                          f"({where}){budgets}")
         lines.append(f"output: {s.output_dir}")

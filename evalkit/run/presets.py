@@ -13,13 +13,21 @@ from typing import Any
 from evalkit.errors import EvalkitError
 from evalkit.run.settings import Layer, RunSettings, check_layer
 
+_RL = "AMD-AGI/ReasonLite@c44cb21ae9da87c554066aa17899dcc392775d68"
+_QM = "QwenLM/Qwen2.5-Math@a45202bd16f1ec06f433442dc1152d0074773465"
+_LR = "HKUDS/LightReasoner@fbd55c7dd105dde45f87c621006b03b7668fe279"
 REASONLITE_SOURCE = (
-    "AMD-AGI/ReasonLite README, 'Evaluation Results' table (AMC23, AIME25, AIME24; avg@16, "
-    "pass@8); sampling settings as the evalkit issue tracker records them for the Turbo table"
+    f"{_RL}:eval/config/eval.yaml#L13-L24 (ReasonLite-0.6B: T 1.0, top-p 0.98, 65536 tokens, "
+    f"n 16); tasks and k: {_RL}:README.md#L34-L52 ('Evaluation Results': avg@16, pass@8)"
+)
+REASONLITE_TURBO_SOURCE = (
+    f"{_RL}:eval/config/eval.yaml#L1-L11 (ReasonLite-0.6B-Turbo: T 0.6, top-p 0.95, n 16) and "
+    f"{_RL}:eval/eval.py#L490 (32768 tokens, the default); tasks and k: {_RL}:README.md#L34-L52"
 )
 LIGHTREASONER_SOURCE = (
-    "HKUDS/LightReasoner README 'Main Results' (arXiv:2510.07962): zero-shot pass@1 with the "
-    "Qwen2.5-Math evaluation toolkit (qwen25-math-cot prompt, greedy, 2048 tokens)"
+    f"{_LR}:evaluation/README.md#L72-L100 (zero-shot pass@1, qwen25-math-cot); {_QM}:"
+    "evaluation/math_eval.py#L36,L55-L57,L234 (2048 tokens, greedy, stop strings) and "
+    f"{_QM}:evaluation/utils.py#L141-L147 (ChatML written out)"
 )
 
 
@@ -36,37 +44,41 @@ class RunPreset:
 _REASONLITE = {
     "tasks": "aime24,aime25,amc23",
     "prompt": "bare",
-    "temperature": 0.6,
-    "top_p": 0.95,
-    "max_tokens": 32768,
+    "temperature": 1.0,
+    "top_p": 0.98,
+    "max_tokens": 65536,
     "n": 16,
     "k": "1,8",
 }
+_FINAL = "ReasonLite-0.6B's evaluation: bare problem as user message, T 1.0, top-p 0.98, 65536 " \
+    "tokens, n 16"
 
 RUN_PRESETS: dict[str, RunPreset] = {
     p.name: p
     for p in (
+        RunPreset("reasonlite", _FINAL, REASONLITE_SOURCE, _REASONLITE),
+        RunPreset("reasonlite-long", _FINAL + " (the earlier name of `reasonlite`)",
+                  REASONLITE_SOURCE, _REASONLITE),
         RunPreset(
-            "reasonlite",
-            "ReasonLite: bare problem as user message, T 0.6, top-p 0.95, 32768 tokens, n 16",
-            REASONLITE_SOURCE,
-            _REASONLITE,
-        ),
-        RunPreset(
-            "reasonlite-long",
-            "ReasonLite, long budget: T 1.0, top-p 0.98, 65536 tokens, n 16",
-            REASONLITE_SOURCE,
-            {**_REASONLITE, "temperature": 1.0, "top_p": 0.98, "max_tokens": 65536},
+            "reasonlite-turbo",
+            "ReasonLite-0.6B-Turbo's evaluation: bare problem, T 0.6, top-p 0.95, 32768 tokens, "
+            "n 16",
+            REASONLITE_TURBO_SOURCE,
+            {**_REASONLITE, "temperature": 0.6, "top_p": 0.95, "max_tokens": 32768},
         ),
         RunPreset(
             "lightreasoner",
-            "LightReasoner: qwen25-math-cot prompt, greedy, 2048 tokens, their seven tasks",
+            "LightReasoner: qwen25-math-cot prompt in ChatML, greedy, 2048 tokens, the toolkit's "
+            "stop strings and answer extraction, their seven tasks",
             LIGHTREASONER_SOURCE,
             {
                 "tasks": "gsm8k,math,svamp,asdiv,minerva_math,olympiadbench,mmlu_stem",
                 "prompt": "qwen25-math-cot",
+                "chat_template": "chatml",
                 "temperature": 0.0,
                 "max_tokens": 2048,
+                "stop": ["</s>", "<|im_end|>", "<|endoftext|>"],
+                "extraction": "qwen25-math",
                 "n": 1,
                 "k": "1",
             },

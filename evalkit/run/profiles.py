@@ -59,12 +59,29 @@ class ModelProfile:
         parts = []
         for name, item in self.settings.items():
             value = item.value
+            if value in ([], ()):
+                continue
             shown = ",".join(map(str, value)) if isinstance(value, list | tuple) else value
             parts.append(f"{name.replace('_', '-')} {shown}")
         return ", ".join(parts)
 
     def sources(self) -> list[str]:
-        return list(dict.fromkeys(item.source for item in self.settings.values()))
+        """The files read (repository at a short commit, then the paths) or paper sections."""
+        files: dict[str, list[str]] = {}
+        for item in self.settings.values():
+            where, _, path = item.source.partition(":")
+            if "@" in where and path:
+                repo, _, commit = where.partition("@")
+                path = path.split("#")[0].split(" ")[0]
+                files.setdefault(f"{repo}@{commit[:7]}", []).append(path)
+            else:
+                files.setdefault(item.source, [])
+        return [f"{key}: {', '.join(dict.fromkeys(paths))}" if paths else key
+                for key, paths in files.items()]
+
+    def short_source(self, name: str) -> str:
+        """One setting's source with the commit shortened."""
+        return re.sub(r"@([0-9a-f]{7})[0-9a-f]{33}:", r"@\1:", self.settings[name].source)
 
     def to_json(self) -> dict[str, Any]:
         return {

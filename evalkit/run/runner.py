@@ -129,7 +129,8 @@ class Runner:
 
         where = self.plan.profile.leaderboard if self.plan.profile else None
         if where:
-            return published_block(results, where.get("board"), where.get("row"))
+            return published_block(results, where.get("board"), where.get("row"),
+                                   where.get("variant"))
         return published_block(results)
 
     def _say(self, lines: list[str]) -> None:
