@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from evalkit import engines
+from evalkit.generation import engines
 from evalkit.errors import EvalkitError
 from evalkit.generation.engines import GenerationRequest, SamplingConfig, create_engine
 from evalkit.generation.engines import vllm as vllm_engine
