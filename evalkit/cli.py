@@ -113,6 +113,14 @@ for command in (compare, plan, gate, card, publish, leaderboard, release, train,
               help="openai engines: the server's OpenAI API root, e.g. http://127.0.0.1:8000/v1.")
 @click.option("--api-key-env", default=None,
               help="openai engines: name of the environment variable holding the API key.")
+@click.option("--request-timeout", type=float, default=None,
+              help="openai engines: seconds to wait for one answer (default: max tokens at "
+                   "5 tokens/s, at least 60 s).")
+@click.option("--retry-budget", type=float, default=600.0, show_default=True,
+              help="openai engines: seconds to keep retrying a failing request, e.g. through a "
+                   "server restart (before the server first answers: at most 30 s).")
+@click.option("--max-retries", type=int, default=12, show_default=True,
+              help="openai engines: retries of one request before the run stops.")
 @click.option("--tensor-parallel-size", type=click.IntRange(min=1), default=1, show_default=True,
               help="vllm: GPUs per engine.")
 @click.option("--max-model-len", type=click.IntRange(min=1), default=None,
@@ -159,6 +167,9 @@ def run(
     dtype: str,
     base_url: str | None,
     api_key_env: str | None,
+    request_timeout: float | None,
+    retry_budget: float,
+    max_retries: int,
     tensor_parallel_size: int,
     max_model_len: int | None,
     gpu_memory_utilization: float,
@@ -215,7 +226,8 @@ def run(
         engine_options=EngineOptions(
             tensor_parallel_size=tensor_parallel_size, max_model_len=max_model_len,
             gpu_memory_utilization=gpu_memory_utilization, base_url=base_url,
-            api_key_env=api_key_env,
+            api_key_env=api_key_env, request_timeout_s=request_timeout,
+            retry_budget_s=retry_budget, max_retries=max_retries,
         ),
         data_parallel=data_parallel,
         preset=preset_record,

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from evalkit.budget import check_budgets
@@ -19,6 +20,7 @@ from evalkit.engines import (
     EngineOptions,
     GenerationRequest,
     SamplingConfig,
+    StatusCallback,
     create_engine,
     resolve_engine_name,
     sample_seed,
@@ -113,6 +115,7 @@ class Runner:
         self.engine_info: dict[str, Any] | None = None
         self.engine_load_s = 0.0
         self.generate_s = 0.0
+        self._note: StatusCallback = lambda text: None  # the generating bar's status, if any
 
     def run(self) -> dict[str, Any]:
         spec = self.spec
@@ -245,7 +248,11 @@ class Runner:
     ) -> None:
         started, load_before = time.time(), self.engine_load_s
         with _progress(self.console) as bar:
-            job = bar.add_task(f"generating {task.name}", total=len(missing))
+            label = f"generating {task.name}"
+            job = bar.add_task(label, total=len(missing))
+            self._note = lambda text: bar.update(
+                job, description=f"{label}: {escape(text)}" if text else label
+            )
 
             def on_batch(done: list) -> None:
                 store.append(
@@ -300,6 +307,7 @@ class Runner:
                 self.engine = create_engine(
                     spec.engine, self.ref.path, spec.batch_size, spec.dtype,
                     replace(spec.engine_options, served_model=spec.model),
+                    on_status=lambda text: self._note(text),
                 )
             self.engine_load_s = time.time() - started
             self.engine_info = self.engine.info()
