@@ -8,16 +8,13 @@ never reaches results or logs. tests/vllm_cpu runs the same engine against a rea
 
 from __future__ import annotations
 
-import hashlib
 import json
-import threading
-import time
 from dataclasses import replace
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from fake_openai_server import FakeOpenAIServer
 from rich.console import Console
 
 from evalkit.cli import main
@@ -36,94 +33,16 @@ from evalkit.run.runner import Runner
 SECRET = "sk-evalkit-test-0123456789abcdef"
 
 
-class FakeServer:
-    """Counts calls, records bodies and headers, and fails on request."""
-
-    def __init__(self, served: str = "tiny") -> None:
-        self.served = served
-        self.bodies: list[dict] = []
-        self.auth: set[str | None] = set()
-        self.failures: list[int | str] = []  # consumed one per completion request
-        self.fail_always: int | None = None
-        self.delay_s = 0.0
-        self.in_flight = 0
-        self.max_in_flight = 0
-        self.lock = threading.Lock()
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):  # keep pytest output clean
-                pass
-
-            def _send(self, code: int, data: dict) -> None:
-                raw = json.dumps(data).encode()
-                self.send_response(code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
-
-            def do_GET(self):
-                if self.path == "/v1/models":
-                    self._send(200, {"data": [{"id": server.served}]})
-                elif self.path == "/version":
-                    self._send(200, {"version": "fake-1.0"})
-                else:
-                    self._send(404, {"error": "not found"})
-
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                server.auth.add(self.headers.get("Authorization"))
-                with server.lock:
-                    failure = server.failures.pop(0) if server.failures else server.fail_always
-                    server.in_flight += 1
-                    server.max_in_flight = max(server.max_in_flight, server.in_flight)
-                try:
-                    time.sleep(server.delay_s)
-                    if failure == "drop":
-                        self.close_connection = True
-                        self.connection.shutdown(2)
-                        return
-                    if failure is not None:
-                        self._send(int(failure), {"error": "try later"})
-                        return
-                    server.bodies.append(body)
-                    self._send(200, server.answer(self.path, body))
-                finally:
-                    with server.lock:
-                        server.in_flight -= 1
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def answer(self, path: str, body: dict) -> dict:
-        prompt = body.get("prompt") or json.dumps(body.get("messages"))
-        digest = hashlib.sha256(f"{prompt}|{body['seed']}".encode()).hexdigest()
-        text = f"work {digest[:6]} so the answer is \\boxed{{{int(digest[:4], 16) % 10}}}"
-        finish = "length" if int(digest[4], 16) % 3 == 0 else "stop"
-        usage = {"prompt_tokens": 11, "completion_tokens": 5 + int(digest[5], 16)}
-        if path.endswith("/chat/completions"):
-            choice = {"index": 0, "message": {"role": "assistant", "content": text}}
-        else:
-            choice = {"index": 0, "text": text}
-        return {"choices": [{**choice, "finish_reason": finish}], "usage": usage}
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
 @pytest.fixture
 def server():
-    fake = FakeServer()
+    fake = FakeOpenAIServer()
     yield fake
     fake.close()
 
 
 @pytest.fixture(autouse=True)
 def _no_backoff(monkeypatch):
-    monkeypatch.setattr(openai_engine, "backoff_delay", lambda attempt, retry_after: 0.01)
+    monkeypatch.setattr(openai_engine, "backoff_delay", lambda attempt, retry_after_s: 0.01)
 
 
 def _requests(prompter: Prompter, count: int) -> list[GenerationRequest]:
@@ -239,6 +158,11 @@ def test_key_is_sent_but_never_written_to_results_or_output(server, tiny_model, 
     results = json.loads((out / "results.json").read_text())
     assert results["engine"]["api_key_env"] == "EVALKIT_TEST_KEY"
     assert results["manifest"]["engine"] == {"name": "openai", "version": "fake-1.0"}
+    engine = results["engine"]
+    assert (engine["max_retries"], engine["retry_budget_s"], engine["connect_timeout_s"]) == (
+        12, 600.0, 10.0)
+    assert engine["request_timeout_s"] == "max(60, max_tokens / 5 tokens/s) s"
+    assert "retry_budget_s" not in json.dumps(results["manifest"])
     store = next((out / "samples").glob("*.jsonl"))
     samples = [json.loads(line) for line in store.read_text().splitlines()]
     assert len(samples) == 6

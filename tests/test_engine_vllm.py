@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from evalkit.generation import engines
 from evalkit.errors import EvalkitError
+from evalkit.generation import engines
 from evalkit.generation.engines import GenerationRequest, SamplingConfig, create_engine
 from evalkit.generation.engines import vllm as vllm_engine
 from evalkit.generation.prompts import RenderedPrompt

@@ -65,6 +65,13 @@ def _setting(name: str, help: str, **kwargs: Any) -> Callable[[Any], Any]:
 @_setting("base_url", "openai engines: the server's OpenAI API root, e.g. "
           "http://127.0.0.1:8000/v1.")
 @_setting("api_key_env", "openai engines: name of the environment variable holding the API key.")
+@_setting("request_timeout", "openai engines: seconds to wait for one answer (default: max "
+          "tokens at 5 tokens/s, at least 60 s).", type=float)
+@_setting("retry_budget", "openai engines: seconds to keep retrying a failing request, e.g. "
+          "through a server restart (before the server first answers: at most 30 s).",
+          type=float)
+@_setting("max_retries", "openai engines: retries of one request before the run stops.",
+          type=int)
 @_setting("tensor_parallel_size", "vllm: GPUs per engine.", type=int)
 @_setting("max_model_len", "vllm: context length (default: the model's); prompt + max tokens "
           "must fit.", type=int)

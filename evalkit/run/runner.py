@@ -16,6 +16,7 @@ from dataclasses import replace
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from evalkit.generation.engines import (
@@ -23,6 +24,7 @@ from evalkit.generation.engines import (
     Engine,
     GenerationRequest,
     SamplingConfig,
+    StatusCallback,
     create_engine,
     sample_seed,
 )
@@ -77,6 +79,7 @@ class Runner:
         self.engine_load_s = 0.0
         self.generate_s = 0.0
         self.generated = 0
+        self._note: StatusCallback = lambda text: None  # the generating bar's status, if any
 
     def run(self) -> Results:
         plan = self.plan
@@ -212,7 +215,10 @@ class Runner:
         started, load_before = time.time(), self.engine_load_s
         sampling = task_plan.sampling
         with _progress(self.console) as bar:
-            job = bar.add_task(f"generating {task_plan.task.name}", total=len(missing))
+            label = f"generating {task_plan.task.name}"
+            job = bar.add_task(label, total=len(missing))
+            self._note = lambda text: bar.update(
+                job, description=f"{label}: {escape(text)}" if text else label)
 
             def on_batch(done: list) -> None:
                 store.append(
@@ -264,7 +270,8 @@ class Runner:
             with self.console.status(f"loading {plan.settings.model} ({plan.engine})"):
                 self.engine = create_engine(plan.engine, self.ref.path,
                                             plan.settings.batch_size, plan.settings.dtype,
-                                            plan.engine_options)
+                                            plan.engine_options,
+                                            on_status=lambda text: self._note(text))
             self.engine_load_s = time.time() - started
             self.engine_info = self.engine.info()
         return self.engine

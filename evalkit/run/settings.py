@@ -54,6 +54,12 @@ class RunSettings:
     dtype: str = "auto"
     base_url: str | None = None
     api_key_env: str | None = None
+    # openai engines: seconds to wait for one answer (None: max tokens at 5 tokens/s, at least
+    # 60 s), seconds and tries to keep retrying a failing request
+    request_timeout: float | None = field(default=None,
+                                          metadata=_num(0, 86_400, low_open=True, optional=True))
+    retry_budget: float = field(default=600.0, metadata=_num(0, 7 * 86_400))
+    max_retries: int = field(default=12, metadata=_num(0, 10_000, integer=True))
     tensor_parallel_size: int = field(default=1, metadata=_num(1, 1024, integer=True))
     max_model_len: int | None = field(default=None,
                                       metadata=_num(1, 10_000_000, integer=True, optional=True))

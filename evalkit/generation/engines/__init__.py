@@ -10,6 +10,8 @@
 from __future__ import annotations
 
 import importlib.util
+import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from typing import Any
@@ -19,6 +21,12 @@ from evalkit.generation.engines.base import Engine, GenerationRequest, SamplingC
 
 ENGINE_NAMES = ("auto", "hf", "vllm", "openai", "openai-chat")
 SERVER_ENGINES = ("openai", "openai-chat")
+MAX_WAIT_S = 86400.0  # the longest timeout or retry budget accepted: one day
+MAX_RETRIES = 1000
+
+StatusCallback = Callable[[str], None]
+"""Told what an engine is waiting for ("server at ... refused the connection, retry 3/12 in
+8 s"), and "" when that is over; the runner shows it on the progress bar."""
 
 __all__ = [
     "ENGINE_NAMES",
@@ -27,6 +35,7 @@ __all__ = [
     "EngineOptions",
     "GenerationRequest",
     "SamplingConfig",
+    "StatusCallback",
     "create_engine",
     "resolve_engine_name",
     "sample_seed",
@@ -42,7 +51,11 @@ class EngineOptions:
     enforce_eager (None: eager on CPU, where compiling takes minutes, compiled on GPU).
     openai / openai-chat: base_url (ending in /v1), api_key_env (the *name* of the variable
     holding the key), served_model (None: the server's only model, or the one matching the
-    model name), request_timeout_s, max_retries.
+    model name), request_timeout_s (seconds to wait for one answer; None: derived from the
+    token budget, see evalkit.generation.engines.server_faults), connect_timeout_s, and the retry budget:
+    max_retries tries and retry_budget_s seconds from a request's first failure (a server that
+    has not answered yet gets at most 30 s). The waits are checked finite and in range here,
+    naming their command-line flags.
     """
 
     tensor_parallel_size: int = 1
@@ -54,11 +67,43 @@ class EngineOptions:
     base_url: str | None = None
     api_key_env: str | None = None
     served_model: str | None = None
-    request_timeout_s: float = 3600.0
+    request_timeout_s: float | None = None
+    connect_timeout_s: float = 10.0
     max_retries: int = 12
+    retry_budget_s: float = 600.0
+
+    def __post_init__(self) -> None:
+        if self.request_timeout_s is not None:
+            _check_seconds("--request-timeout", self.request_timeout_s, 0.0, open_low=True)
+        _check_seconds("connect timeout", self.connect_timeout_s, 0.0, open_low=True)
+        _check_seconds("--retry-budget", self.retry_budget_s, 0.0, open_low=False)
+        retries = self.max_retries
+        if isinstance(retries, bool) or not isinstance(retries, int) or not (
+            0 <= retries <= MAX_RETRIES
+        ):
+            raise EvalkitError(
+                f"--max-retries must be a whole number from 0 to {MAX_RETRIES}, got {retries!r}"
+            )
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def _check_seconds(flag: str, value: float, low: float, open_low: bool) -> None:
+    """A wait in seconds must be a finite number in (low or [low, MAX_WAIT_S]."""
+    ok = (
+        not isinstance(value, bool)
+        and isinstance(value, int | float)
+        and math.isfinite(value)
+        and (value > low if open_low else value >= low)
+        and value <= MAX_WAIT_S
+    )
+    if not ok:
+        bound = f"{'above' if open_low else 'at least'} {low:g}"
+        raise EvalkitError(
+            f"{flag} must be a finite number of seconds, {bound} and at most {MAX_WAIT_S:g}, "
+            f"got {value!r}"
+        )
 
 
 @lru_cache(maxsize=1)
@@ -84,8 +129,10 @@ def create_engine(
     batch_size: int = 8,
     dtype: str = "auto",
     options: EngineOptions | None = None,
+    on_status: StatusCallback | None = None,
 ) -> Engine:
-    """Build a ready engine. `batch_size` is the hf batch and the openai request concurrency."""
+    """Build a ready engine. `batch_size` is the hf batch and the openai request concurrency;
+    `on_status` hears what a server engine is waiting for (retries and their cause)."""
     options = options or EngineOptions()
     resolved = resolve_engine_name(name)
     if resolved == "hf":
@@ -99,4 +146,6 @@ def create_engine(
     from evalkit.generation.engines.openai import OpenAIEngine
 
     api = "chat" if resolved == "openai-chat" else "completions"
-    return OpenAIEngine(model_path, api=api, concurrency=batch_size, options=options)
+    return OpenAIEngine(
+        model_path, api=api, concurrency=batch_size, options=options, on_status=on_status
+    )
