@@ -49,7 +49,8 @@ def start_server(model: str, port: int, log: Path) -> subprocess.Popen:
             [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", model,
              "--host", "127.0.0.1", "--port", str(port),
              "--dtype", "float32", "--max-model-len", str(MAX_MODEL_LEN), "--enforce-eager",
-             # seeded sampling on CPU cannot survive chunked prefill (see evalkit/generation/engines/vllm.py)
+             # seeded sampling on CPU cannot survive chunked prefill (see
+             # evalkit/generation/engines/vllm.py)
              "--no-enable-chunked-prefill", "--disable-log-stats"],
             stdout=handle, stderr=subprocess.STDOUT, start_new_session=True,
         )

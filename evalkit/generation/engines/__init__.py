@@ -52,7 +52,8 @@ class EngineOptions:
     openai / openai-chat: base_url (ending in /v1), api_key_env (the *name* of the variable
     holding the key), served_model (None: the server's only model, or the one matching the
     model name), request_timeout_s (seconds to wait for one answer; None: derived from the
-    token budget, see evalkit.generation.engines.server_faults), connect_timeout_s, and the retry budget:
+    token budget, see evalkit.generation.engines.server_faults), connect_timeout_s, and the
+    retry budget:
     max_retries tries and retry_budget_s seconds from a request's first failure (a server that
     has not answered yet gets at most 30 s). The waits are checked finite and in range here,
     naming their command-line flags.

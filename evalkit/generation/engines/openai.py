@@ -9,7 +9,8 @@
 
 One HTTP request per sample (n=1) with the sample's seed, `--batch-size` requests in flight on
 daemon threads, so Ctrl-C never waits for a server that hangs. Timeouts, backoff and the plain
-words for each failure live in evalkit.generation.engines.server_faults. A server that has not answered
+words for each failure live in evalkit.generation.engines.server_faults. A server that has not
+answered
 yet gets at most START_BUDGET_S of retries (a wrong URL or a server that is down ends the run
 in well under a minute); once it has answered, a failing request is retried for --max-retries
 tries and --retry-budget seconds, enough for a restart. Each retry and its cause is reported
