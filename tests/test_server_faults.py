@@ -42,7 +42,7 @@ from evalkit.generation.engines.server_faults import (
     parse_retry_after,
     read_timeout_s,
 )
-from evalkit.prompts import PRESETS, Prompter
+from evalkit.generation.prompts import PRESETS, Prompter
 from evalkit.run.plan import plan_from
 from evalkit.run.runner import Runner
 
@@ -72,7 +72,7 @@ def run_dir(server, stored_folder, tmp_path) -> tuple[Path, dict[Path, bytes]]:
     server.reset()
     out = tmp_path / "run"
     shutil.copytree(stored_folder, out)
-    return out, {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    return out, {p: p.read_bytes() for p in out.rglob("*") if p.is_file() and p.name != ".lock"}
 
 
 def _args(url: str, out: Path, *extra: str, limit: int = LIMIT,
