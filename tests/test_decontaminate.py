@@ -65,7 +65,7 @@ def test_exact_and_ngram_overlaps_of_problems_and_solutions(index: EvalIndex):
 
 
 def test_guard_refuses_drops_or_allows(index: EvalIndex, tmp_path: Path, monkeypatch):
-    monkeypatch.setattr("evalkit.training.decontaminate.EvalIndex", lambda n: index)
+    monkeypatch.setattr("evalkit.training.decontaminate.evaluation_index", lambda n: index)
     items = [PoolItem("a", EVAL[1]), PoolItem("b", "Something else entirely.")]
     report = tmp_path / "report.json"
     with pytest.raises(EvalkitError, match=r"1 of 2 items of pool overlap \(evalset 1\).*"

@@ -44,7 +44,7 @@ def decontaminate(pool: str, split: str, problem_field: str, solution_field: str
     from rich.console import Console
     from rich.table import Table
 
-    from evalkit.training.decontaminate import EvalIndex, check_pool
+    from evalkit.training.decontaminate import check_pool, evaluation_index
     from evalkit.training.pool import file_pool, task_pool
 
     path = Path(pool)
@@ -54,7 +54,7 @@ def decontaminate(pool: str, split: str, problem_field: str, solution_field: str
     else:
         items = task_pool(pool, split)
         name = f"{pool}-{split}"
-    result = check_pool(items, EvalIndex(n=ngram), name)
+    result = check_pool(items, evaluation_index(ngram), name)
     out = result.write(report or Path(f"decontamination-{name}.json"))
     table = Table(title=f"{name}: {len(items)} items, {ngram}-grams")
     for column in ("task", "problems", "items overlapping", "exact", "n-gram (problem)",

@@ -23,6 +23,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -122,6 +123,12 @@ class EvalIndex:
         ]
 
 
+@lru_cache(maxsize=2)
+def evaluation_index(n: int = NGRAM) -> EvalIndex:
+    """The index of every bundled task, built once per process for each n."""
+    return EvalIndex(n=n)
+
+
 def _holds(text: str, gram: str) -> bool:
     return f" {gram} " in f" {text} "
 
@@ -169,7 +176,7 @@ def check_pool(
     items: Iterable[PoolItem], index: EvalIndex | None = None, name: str = "pool"
 ) -> ContaminationReport:
     """Check every item against the index (default: every bundled task, 13-grams)."""
-    index = index or EvalIndex()
+    index = index or evaluation_index()
     overlaps: list[Overlap] = []
     count = 0
     for item in items:
@@ -194,13 +201,13 @@ def check_pool(
 
 
 def guard_pool(
-    items: Sequence[PoolItem], settings: DecontaminationSettings, report_path: Path, name: str
+    items: Iterable[PoolItem], settings: DecontaminationSettings, report_path: Path, name: str
 ) -> set[str]:
     """Write the pool's report; refuse a contaminated pool unless the settings say otherwise.
 
     Returns the ids to leave out of training (``drop``), else an empty set.
     """
-    report = check_pool(items, EvalIndex(n=settings.ngram), name)
+    report = check_pool(items, evaluation_index(settings.ngram), name)
     report.write(report_path)
     if not report.contaminated or settings.on_overlap == "allow":
         return set()

@@ -1,8 +1,9 @@
-"""`evalkit train lightr sample|finetune|merge|run`: the LightReasoner pipeline, step by step.
+"""`evalkit train lightr sample|import|finetune|merge|run`: the LightReasoner pipeline.
 
-Each step reads and writes folders, so any step can be rerun alone; `run` chains all three into
-OUTPUT/sampling, OUTPUT/adapter and OUTPUT/merged. torch, transformers and peft load inside the
-commands only.
+Each step reads and writes folders, so any step can be rerun alone; `run` chains them into
+OUTPUT/sampling, OUTPUT/adapter and OUTPUT/merged (`--released NAME` imports the authors'
+samples instead of sampling). `sft` is the "+ SFT" baseline of the same tables (sft.py).
+torch, transformers and peft load inside the commands only.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def _sample(recipe: Recipe, expert: str, amateur: str, output_dir: Path) -> None
 def _finetune(recipe: Recipe, expert: str, samples: Path, output_dir: Path) -> None:
     from evalkit.training.lightr.finetune import run_finetune
 
-    summary = run_finetune(recipe, expert, samples, output_dir)
+    summary = run_finetune(recipe, expert, samples, output_dir, echo=click.echo)
     click.echo(f"trained LoRA on {summary['examples']} steps, mean loss "
                f"{summary['train_loss']:.4f} -> {output_dir}")
 
@@ -85,8 +86,29 @@ def sample(expert: str | None, amateur: str | None, limit: int | None, output_di
     _sample(recipe, expert or recipe.expert, amateur or recipe.amateur, output_dir)
 
 
+def _import(recipe: Recipe, name: str, output_dir: Path) -> str:
+    from evalkit.training.lightr.released import import_released
+
+    meta = import_released(recipe, name, output_dir)
+    totals = meta["totals"]
+    click.echo(f"imported {name}: {totals['kept']} steps of {totals['questions']} questions "
+               f"-> {output_dir / 'samples.jsonl'}")
+    return meta["models"]["expert"]["path"]
+
+
+@lightr.command("import")
+@click.argument("name")
+@click.option("--output-dir", type=_PATH, required=True, help="Sampling folder to write.")
+@_recipe_options
+def import_command(name: str, output_dir: Path, recipe_path: Path | None,
+                   overrides: tuple[str, ...]) -> None:
+    """The authors' released samples NAME (e.g. LR_Qwen7_gsm8k) as a sampling folder."""
+    _import(_load(recipe_path, overrides), name, output_dir)
+
+
 @lightr.command()
-@click.option("--samples", type=_PATH, required=True, help="Folder written by `lightr sample`.")
+@click.option("--samples", type=_PATH, required=True,
+              help="Folder written by `lightr sample` or `lightr import`.")
 @click.option("--expert", default=None, help="Model to train (default: the sampling expert).")
 @click.option("--output-dir", type=_PATH, required=True, help="Adapter folder.")
 @_recipe_options
@@ -120,14 +142,19 @@ def merge(adapter: Path, expert: str | None, output_dir: Path, dtype: str | None
 @click.option("--amateur", default=None, help="Amateur model of the same tokenizer.")
 @click.option("--limit", type=click.IntRange(min=1), default=None,
               help="Number of questions (default: the recipe's).")
+@click.option("--released", default=None, metavar="NAME",
+              help="Start from the authors' released samples NAME instead of sampling.")
 @click.option("--output-dir", type=_PATH, required=True,
               help="Writes sampling/, adapter/ and merged/ here; a rerun resumes sampling.")
 @_recipe_options
-def run_all(expert: str | None, amateur: str | None, limit: int | None, output_dir: Path,
-            recipe_path: Path | None, overrides: tuple[str, ...]) -> None:
-    """sample -> finetune -> merge in one command."""
+def run_all(expert: str | None, amateur: str | None, limit: int | None, released: str | None,
+            output_dir: Path, recipe_path: Path | None, overrides: tuple[str, ...]) -> None:
+    """sample (or import) -> finetune -> merge in one command."""
     recipe = _load(recipe_path, overrides, limit)
-    expert = expert or recipe.expert
-    _sample(recipe, expert, amateur or recipe.amateur, output_dir / "sampling")
+    if released is not None:
+        expert = expert or _import(recipe, released, output_dir / "sampling")
+    else:
+        expert = expert or recipe.expert
+        _sample(recipe, expert, amateur or recipe.amateur, output_dir / "sampling")
     _finetune(recipe, expert, output_dir / "sampling" / "samples.jsonl", output_dir / "adapter")
     _merge(expert, output_dir / "adapter", output_dir / "merged", recipe.merge.dtype)

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from evalkit.errors import EvalkitError
+from evalkit.training.decontaminate import DecontaminationSettings
 
 DEFAULT_RECIPE = Path(__file__).resolve().parent.parent / "recipes" / "lightreasoner.yaml"
 
@@ -32,6 +33,19 @@ class SamplingSettings:
     seed: int
     batch_size: int  # questions per generation and scoring batch
     dtype: str
+    # expert: the expert's generation_config.json decides the rollout decoding (upstream);
+    # recipe: temperature and top_p above
+    rollout: str = "expert"
+    # processed: the expert's distribution is softmax of the logits after the rollout's
+    # temperature / top-k / top-p (upstream: generate's output_scores); raw: of the logits
+    expert_scores: str = "processed"
+    first_step: int = 1  # completion tokens before this one are never candidates (upstream: 1)
+
+    def __post_init__(self) -> None:
+        _choice("sampling.rollout", self.rollout, ("expert", "recipe"))
+        _choice("sampling.expert_scores", self.expert_scores, ("processed", "raw"))
+        if self.first_step < 0:
+            raise EvalkitError("sampling.first_step must be 0 or more")
 
 
 @dataclass(frozen=True)
@@ -53,6 +67,30 @@ class TrainSettings:
     logging_steps: int
     save_steps: int
     seed: int
+    # tokenizer_vocab_size: the loss's softmax and soft labels cover ids below
+    # tokenizer.vocab_size, added tokens such as <|im_end|> left out (upstream);
+    # all_real_tokens: every id the tokenizer has
+    label_vocab: str = "tokenizer_vocab_size"
+    require_sampling_expert: bool = True  # fine-tune only the model that sampled the steps
+
+    def __post_init__(self) -> None:
+        _choice("train.label_vocab", self.label_vocab, LABEL_VOCABS)
+
+
+LABEL_VOCABS = ("tokenizer_vocab_size", "all_real_tokens")
+
+
+def _choice(key: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise EvalkitError(f"recipe {key} must be one of {', '.join(choices)}, got {value!r}")
+
+
+@dataclass(frozen=True)
+class ReleasedSamples:
+    """LightReasoner's pre-collected samples: one zip archive, one JSONL member per expert."""
+
+    archive: str  # URL (or local path) of LR_samples.zip at a pinned commit
+    sets: dict[str, dict[str, str]]  # name -> {member: glob inside the zip, expert: Hub id}
 
 
 @dataclass(frozen=True)
@@ -73,6 +111,8 @@ class Recipe:
     train: TrainSettings
     merge: MergeSettings
     sources: dict[str, str]
+    decontamination: DecontaminationSettings = DecontaminationSettings()
+    released_samples: ReleasedSamples | None = None
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -83,6 +123,8 @@ _SECTIONS = {
     "lora": LoraSettings,
     "train": TrainSettings,
     "merge": MergeSettings,
+    "decontamination": DecontaminationSettings,
+    "released_samples": ReleasedSamples,
 }
 
 
@@ -118,19 +160,25 @@ def _apply_override(data: dict[str, Any], item: str) -> None:
 
 
 def _build(data: dict[str, Any], path: Path) -> Recipe:
-    fields = {f.name for f in dataclasses.fields(Recipe)}
-    _check_keys(data, fields, str(path))
+    _check_keys(data, Recipe, str(path))
     values = dict(data)
     for section, cls in _SECTIONS.items():
+        if section not in values:
+            continue
         if not isinstance(values[section], dict):
             raise EvalkitError(f"recipe {path}: {section} must be a mapping")
-        _check_keys(values[section], {f.name for f in dataclasses.fields(cls)}, f"{path}:{section}")
+        _check_keys(values[section], cls, f"{path}:{section}")
         values[section] = cls(**values[section])
     return Recipe(**values)
 
 
-def _check_keys(data: dict[str, Any], expected: set[str], where: str) -> None:
-    unknown, missing = set(data) - expected, expected - set(data)
+def _check_keys(data: dict[str, Any], cls: type, where: str) -> None:
+    """Unknown keys, and keys without a default that are missing, are errors."""
+    fields = dataclasses.fields(cls)
+    expected = {f.name for f in fields}
+    required = {f.name for f in fields if f.default is dataclasses.MISSING
+                and f.default_factory is dataclasses.MISSING}
+    unknown, missing = set(data) - expected, required - set(data)
     if unknown or missing:
         raise EvalkitError(
             f"recipe {where}: unknown keys {sorted(unknown)}, missing keys {sorted(missing)}; "
