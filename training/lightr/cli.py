@@ -158,3 +158,25 @@ def run_all(expert: str | None, amateur: str | None, limit: int | None, released
         _sample(recipe, expert, amateur or recipe.amateur, output_dir / "sampling")
     _finetune(recipe, expert, output_dir / "sampling" / "samples.jsonl", output_dir / "adapter")
     _merge(expert, output_dir / "adapter", output_dir / "merged", recipe.merge.dtype)
+
+
+@lightr.command()
+@click.option("--expert", default=None, help="Expert model (default: the recipe's).")
+@click.option("--limit", type=click.IntRange(min=1), default=None,
+              help="Number of problems (default: the recipe's, all GSM8K train problems).")
+@click.option("--output-dir", type=_PATH, required=True,
+              help="Writes rejection/, adapter/ and merged/ here; a rerun resumes sampling.")
+@click.option("--recipe", "recipe_path", type=_PATH, default=None,
+              help="Recipe YAML (default: the bundled lightreasoner-sft.yaml).")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Override a recipe value, e.g. --set rejection.samples=4.")
+def sft(expert: str | None, limit: int | None, output_dir: Path, recipe_path: Path | None,
+        overrides: tuple[str, ...]) -> None:
+    """The "+ SFT" baseline: the expert's correct solutions -> LoRA SFT -> merge."""
+    from evalkit.training.lightr.sft import run_sft_baseline
+    from evalkit.training.lightr.sft_recipe import load_sft_recipe
+
+    extra = [f"limit={limit}"] if limit is not None else []
+    recipe = load_sft_recipe(recipe_path, [*overrides, *extra])
+    run_sft_baseline(recipe, expert or recipe.expert, output_dir, echo=click.echo)
+    click.echo(f"evaluate: evalkit run --model {output_dir / 'merged'}")

@@ -87,8 +87,9 @@ def check_sampling_expert(expert: ModelRef, samples: Path, required: bool) -> st
     return line
 
 
-def checkpoint_settings(expert: dict[str, Any], samples: Path, recipe: Recipe) -> dict[str, Any]:
-    """What a Trainer checkpoint depends on: the expert, the data and the LoRA/train settings."""
+def checkpoint_settings(expert: dict[str, Any], samples: Path, recipe: Any) -> dict[str, Any]:
+    """What a Trainer checkpoint depends on: the expert, the data and the LoRA/train settings
+    (`recipe`: a LightReasoner or an SFT baseline recipe)."""
     return {
         "expert": expert,
         "samples_sha256": hashlib.sha256(samples.read_bytes()).hexdigest(),

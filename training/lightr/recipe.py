@@ -130,7 +130,12 @@ _SECTIONS = {
 
 def load_recipe(path: Path | None = None, overrides: Iterable[str] = ()) -> Recipe:
     """Read a recipe YAML (default: the bundled one) and apply `section.key=value` overrides."""
-    path = path or DEFAULT_RECIPE
+    return load_sections(path or DEFAULT_RECIPE, overrides, Recipe, _SECTIONS)
+
+
+def load_sections(path: Path, overrides: Iterable[str], cls: type, sections: dict[str, type]
+                  ) -> Any:
+    """A recipe of type `cls` whose `sections` are dataclasses, read from YAML with overrides."""
     try:
         data = yaml.safe_load(Path(path).read_text())
     except OSError as err:
@@ -139,7 +144,7 @@ def load_recipe(path: Path | None = None, overrides: Iterable[str] = ()) -> Reci
         raise EvalkitError(f"recipe {path} is not a YAML mapping")
     for item in overrides:
         _apply_override(data, item)
-    return _build(data, path)
+    return _build(data, path, cls, sections)
 
 
 def _apply_override(data: dict[str, Any], item: str) -> None:
@@ -159,17 +164,17 @@ def _apply_override(data: dict[str, Any], item: str) -> None:
     node[leaf] = yaml.safe_load(raw)
 
 
-def _build(data: dict[str, Any], path: Path) -> Recipe:
-    _check_keys(data, Recipe, str(path))
+def _build(data: dict[str, Any], path: Path, cls: type, sections: dict[str, type]) -> Any:
+    _check_keys(data, cls, str(path))
     values = dict(data)
-    for section, cls in _SECTIONS.items():
+    for section, section_cls in sections.items():
         if section not in values:
             continue
         if not isinstance(values[section], dict):
             raise EvalkitError(f"recipe {path}: {section} must be a mapping")
-        _check_keys(values[section], cls, f"{path}:{section}")
-        values[section] = cls(**values[section])
-    return Recipe(**values)
+        _check_keys(values[section], section_cls, f"{path}:{section}")
+        values[section] = section_cls(**values[section])
+    return cls(**values)
 
 
 def _check_keys(data: dict[str, Any], cls: type, where: str) -> None:
@@ -182,5 +187,5 @@ def _check_keys(data: dict[str, Any], cls: type, where: str) -> None:
     if unknown or missing:
         raise EvalkitError(
             f"recipe {where}: unknown keys {sorted(unknown)}, missing keys {sorted(missing)}; "
-            "compare with training/recipes/lightreasoner.yaml"
+            "compare with the bundled recipes in training/recipes/"
         )
