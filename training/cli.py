@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from evalkit.training.distill.cli import distill
+from evalkit.training.grpo.cli import grpo
 from evalkit.training.lightr.cli import lightr
 
 
@@ -18,6 +19,7 @@ def train() -> None:
 
 train.add_command(distill)
 train.add_command(lightr)
+train.add_command(grpo)
 
 
 @train.command()

@@ -19,16 +19,15 @@ from typing import Any
 import torch
 from peft import LoraConfig, get_peft_model
 from transformers import AutoModelForCausalLM, AutoTokenizer, Trainer, TrainingArguments
-from transformers.trainer_utils import get_last_checkpoint
 
 from evalkit.errors import EvalkitError
 from evalkit.models import ModelRef, resolve_model
+from evalkit.training.checkpoints import CHECKPOINT_SETTINGS, resumable_checkpoint
 from evalkit.training.lightr.recipe import LoraSettings, Recipe
 from evalkit.training.lightr.soft_labels import LeftPadCollator, SoftLabelSteps, soft_label_loss
 from evalkit.training.lightr.vocab import label_vocab_size
 
 SUMMARY_FILE = "lightr_finetune.json"
-CHECKPOINT_SETTINGS = "settings.json"  # beside the Trainer's checkpoints: what they were made with
 
 
 class SoftLabelKLTrainer(Trainer):
@@ -96,26 +95,6 @@ def checkpoint_settings(expert: dict[str, Any], samples: Path, recipe: Any) -> d
         "lora": asdict(recipe.lora),
         "train": asdict(recipe.train),
     }
-
-
-def resumable_checkpoint(checkpoints: Path, settings: dict[str, Any]) -> str | None:
-    """The last checkpoint to resume from, if it was made with `settings`.
-
-    Checkpoints made with other settings are an error, not silently continued: the adapter
-    would mix two trainings.
-    """
-    last = get_last_checkpoint(str(checkpoints)) if checkpoints.is_dir() else None
-    if last is None:
-        return None
-    recorded_file = checkpoints / CHECKPOINT_SETTINGS
-    recorded = json.loads(recorded_file.read_text()) if recorded_file.is_file() else {}
-    if recorded != settings:
-        changed = sorted(k for k in settings if recorded.get(k) != settings[k]) or ["unknown"]
-        raise EvalkitError(
-            f"{checkpoints} holds checkpoints made with other settings ({', '.join(changed)} "
-            "differ); delete that folder to train afresh, or pass another --output-dir"
-        )
-    return last
 
 
 def run_finetune(recipe: Recipe, expert: str, samples: Path, output_dir: Path,

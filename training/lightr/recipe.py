@@ -1,7 +1,8 @@
 """The LightReasoner recipe: a YAML file of published settings, read into typed records.
 
 `--set section.key=value` overrides (YAML-parsed values) let tests and experiments change any
-setting without editing the file; unknown or missing keys are errors, never silently ignored.
+setting without editing the file; unknown or missing keys are errors, never silently ignored
+(training/recipe_yaml.py).
 """
 
 from __future__ import annotations
@@ -12,10 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from evalkit.errors import EvalkitError
 from evalkit.training.decontaminate import DecontaminationSettings
+from evalkit.training.recipe_yaml import load_sections
 
 DEFAULT_RECIPE = Path(__file__).resolve().parent.parent / "recipes" / "lightreasoner.yaml"
 
@@ -131,61 +131,3 @@ _SECTIONS = {
 def load_recipe(path: Path | None = None, overrides: Iterable[str] = ()) -> Recipe:
     """Read a recipe YAML (default: the bundled one) and apply `section.key=value` overrides."""
     return load_sections(path or DEFAULT_RECIPE, overrides, Recipe, _SECTIONS)
-
-
-def load_sections(path: Path, overrides: Iterable[str], cls: type, sections: dict[str, type]
-                  ) -> Any:
-    """A recipe of type `cls` whose `sections` are dataclasses, read from YAML with overrides."""
-    try:
-        data = yaml.safe_load(Path(path).read_text())
-    except OSError as err:
-        raise EvalkitError(f"cannot read recipe {path} ({err.strerror}): check --recipe") from err
-    if not isinstance(data, dict):
-        raise EvalkitError(f"recipe {path} is not a YAML mapping")
-    for item in overrides:
-        _apply_override(data, item)
-    return _build(data, path, cls, sections)
-
-
-def _apply_override(data: dict[str, Any], item: str) -> None:
-    key, sep, raw = item.partition("=")
-    if not sep or not key:
-        raise EvalkitError(
-            f"--set expects section.key=value (e.g. sampling.beta=0.5), got {item!r}"
-        )
-    *parents, leaf = key.strip().split(".")
-    node = data
-    for part in parents:
-        node = node.get(part) if isinstance(node, dict) else None
-        if not isinstance(node, dict):
-            raise EvalkitError(f"--set {item!r}: no recipe section {part!r}")
-    if leaf not in node:
-        raise EvalkitError(f"--set {item!r}: the recipe has no setting {key!r}")
-    node[leaf] = yaml.safe_load(raw)
-
-
-def _build(data: dict[str, Any], path: Path, cls: type, sections: dict[str, type]) -> Any:
-    _check_keys(data, cls, str(path))
-    values = dict(data)
-    for section, section_cls in sections.items():
-        if section not in values:
-            continue
-        if not isinstance(values[section], dict):
-            raise EvalkitError(f"recipe {path}: {section} must be a mapping")
-        _check_keys(values[section], section_cls, f"{path}:{section}")
-        values[section] = section_cls(**values[section])
-    return cls(**values)
-
-
-def _check_keys(data: dict[str, Any], cls: type, where: str) -> None:
-    """Unknown keys, and keys without a default that are missing, are errors."""
-    fields = dataclasses.fields(cls)
-    expected = {f.name for f in fields}
-    required = {f.name for f in fields if f.default is dataclasses.MISSING
-                and f.default_factory is dataclasses.MISSING}
-    unknown, missing = set(data) - expected, required - set(data)
-    if unknown or missing:
-        raise EvalkitError(
-            f"recipe {where}: unknown keys {sorted(unknown)}, missing keys {sorted(missing)}; "
-            "compare with the bundled recipes in training/recipes/"
-        )

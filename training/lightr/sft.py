@@ -29,10 +29,11 @@ from evalkit.prompts import Prompter
 from evalkit.records import SampleRecord
 from evalkit.store import SampleStore
 from evalkit.tasks import get_task
+from evalkit.training.checkpoints import CHECKPOINT_SETTINGS, resumable_checkpoint
 from evalkit.training.decontaminate import guard_pool
 from evalkit.training.pool import task_pool
 
-from .finetune import CHECKPOINT_SETTINGS, checkpoint_settings, resumable_checkpoint
+from .finetune import checkpoint_settings
 from .merge import merge_adapter
 from .rollout import expert_sampling, generate_rollouts, recipe_sampling
 from .sampler import DECONTAMINATION_FILE, lightr_preset
