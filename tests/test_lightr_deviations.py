@@ -104,3 +104,29 @@ def test_soft_labels_leave_out_ids_past_tokenizer_vocab_size(pair, tmp_path):
     assert upstream.rows == [{"input_ids": [5, 6], "target_ids": [7],
                               "target_weights": [0.75]}]  # not renormalised, as published
     assert len(SoftLabelSteps(samples, 512, vocab_size=385).rows) == 2
+
+
+def test_expert_check_compares_revisions_or_released_sources(tmp_path):
+    from evalkit.models import ModelRef
+    from evalkit.training.lightr.finetune import check_sampling_expert
+
+    samples = tmp_path / "samples.jsonl"
+
+    def sampled_by(revision: str | None) -> None:
+        expert = {"name": "Qwen/Qwen2.5-Math-7B", "kind": "hub", "path": "/cache/snap",
+                  "revision": revision, "source": "Qwen/Qwen2.5-Math-7B"}
+        (tmp_path / "sampling.json").write_text(json.dumps({"models": {"expert": expert}}))
+
+    mine = ModelRef("Qwen/Qwen2.5-Math-7B", "hub", "/cache/snap", "abc123", "Qwen/Qwen2.5-Math-7B")
+    sampled_by("abc123")
+    assert check_sampling_expert(mine, samples, True).endswith(": same model")
+    sampled_by("def456")  # another snapshot of the same repository
+    with pytest.raises(EvalkitError, match="DIFFERENT models"):
+        check_sampling_expert(mine, samples, True)
+    line = check_sampling_expert(mine, samples, False)
+    assert "Qwen/Qwen2.5-Math-7B@abc123" in line and "Qwen/Qwen2.5-Math-7B@def456" in line
+    sampled_by(None)  # released samples: the authors name the model, not its revision
+    assert check_sampling_expert(mine, samples, True).endswith(": same model")
+    (tmp_path / "sampling.json").unlink()
+    with pytest.raises(EvalkitError, match="the expert that sampled .* is unknown"):
+        check_sampling_expert(mine, samples, True)

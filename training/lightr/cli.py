@@ -33,13 +33,19 @@ def _load(recipe_path: Path | None, overrides: tuple[str, ...], limit: int | Non
     return load_recipe(recipe_path, [*overrides, *extra])
 
 
+def _model_name(model: dict) -> str:
+    """How to name a recorded model again: its Hub id (which resolves to the same snapshot and
+    passes the expert check), else its local folder."""
+    return model["source"] if model.get("kind") == "hub" else model["path"]
+
+
 def _saved_expert(folder: Path, filename: str, hint: str) -> str:
-    """The expert's local folder as recorded by an earlier step."""
+    """The expert as recorded by an earlier step."""
     record = folder / filename
     if not record.is_file():
         raise EvalkitError(f"{record} is missing: pass --expert, or {hint}")
     data = json.loads(record.read_text())
-    return data["models"]["expert"]["path"] if "models" in data else data["expert"]["path"]
+    return _model_name(data["models"]["expert"] if "models" in data else data["expert"])
 
 
 def _sample(recipe: Recipe, expert: str, amateur: str, output_dir: Path) -> None:
@@ -93,7 +99,7 @@ def _import(recipe: Recipe, name: str, output_dir: Path) -> str:
     totals = meta["totals"]
     click.echo(f"imported {name}: {totals['kept']} steps of {totals['questions']} questions "
                f"-> {output_dir / 'samples.jsonl'}")
-    return meta["models"]["expert"]["path"]
+    return _model_name(meta["models"]["expert"])
 
 
 @lightr.command("import")
