@@ -64,7 +64,7 @@ class ReleaseRun:
         self.model_dir = self.root / "model"
         self.eval_dir = self.root / "evaluate"
         self.console = console or Console(width=120)
-        self._training: Any = None
+        self._training: dict[str, Any] | None = None
 
     def echo(self, line: str) -> None:
         self.console.print(line, markup=False, highlight=False)
@@ -168,11 +168,13 @@ class ReleaseRun:
         return self._training
 
     def _train(self) -> dict[str, Any]:
-        from evalkit.training import TRAINING_DATA_FILE, train_checkpoint
+        from evalkit.training import train_checkpoint
+
+        from .card import TRAINING_DATA_FILE
 
         checkpoint = train_checkpoint(*self._training_args(), self.root / "train", echo=self.echo)
         copied = export_model(checkpoint, self.model_dir)
-        record = json.loads((checkpoint / TRAINING_DATA_FILE).read_text())
+        record = json.loads((self.model_dir / TRAINING_DATA_FILE).read_text())
         return {"checkpoint": str(checkpoint.relative_to(self.root)), "files": copied,
                 "counts": record["counts"], "datasets": record["datasets"]}
 
