@@ -11,6 +11,7 @@ import json
 import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import yaml
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
@@ -22,6 +23,8 @@ from evalkit.results.schema import Results
 from evalkit.runfolder.folder import read_results
 
 PLOT_PATTERNS = ("budget*.png", "budget*.svg")
+# Written next to the weights by evalkit's training: the datasets the training run read.
+TRAINING_DATA_FILE = "training_data.json"
 
 
 @dataclass(frozen=True)
@@ -108,7 +111,10 @@ def write_card(model_dir: Path, results_paths: list[Path], options: CardOptions)
             copies[name] = plots[0]
             run = replace(run, plot=name)
         runs.append(run)
-    card = build_card(runs, options)
+    used = training_datasets(model_dir)
+    hub_ids = [d["hub_id"] for d in used if d.get("hub_id")]
+    options = replace(options, datasets=tuple(dict.fromkeys([*options.datasets, *hub_ids])))
+    card = build_card(runs, options, used)
     for name, source in copies.items():
         shutil.copyfile(source, model_dir / name)
     path = model_dir / "README.md"
@@ -116,8 +122,22 @@ def write_card(model_dir: Path, results_paths: list[Path], options: CardOptions)
     return path
 
 
-def build_card(runs: list[Run], options: CardOptions) -> ModelCard:
-    """The card: metadata with eval results, then results, settings, recipe, usage, citation."""
+def training_datasets(model_dir: Path) -> list[dict[str, Any]]:
+    """The datasets the checkpoint was trained on, as its training_data.json lists them."""
+    path = model_dir / TRAINING_DATA_FILE
+    if not path.is_file():
+        return []
+    try:
+        return list(json.loads(path.read_text())["datasets"])
+    except (ValueError, KeyError, TypeError) as err:
+        raise EvalkitError(f"{path} is not a training record ({err!r}): retrain, or delete it"
+                           ) from err
+
+
+def build_card(runs: list[Run], options: CardOptions,
+               training_data: list[dict[str, Any]] | None = None) -> ModelCard:
+    """The card: metadata with eval results, then results, settings, training data, recipe,
+    usage, citation."""
     data = ModelCardData(
         license=options.license, base_model=list(options.base_model) or None,
         datasets=list(options.datasets) or None, tags=["evalkit", *options.tags],
@@ -127,7 +147,8 @@ def build_card(runs: list[Run], options: CardOptions) -> ModelCard:
     )
     sections = [
         _intro(options), _results_table(runs), *(_settings(run) for run in runs),
-        *(_plot(run) for run in runs if run.plot), _recipe(options.recipe),
+        *(_plot(run) for run in runs if run.plot), _training_data(training_data or []),
+        _recipe(options.recipe),
         _usage(options.model_name, runs[0].results), _citation(options.model_name, runs),
     ]
     body = "\n\n".join(s for s in sections if s)
@@ -195,6 +216,18 @@ def _settings(run: Run) -> str:
 def _plot(run: Run) -> str:
     return (f"## Budget curve ({run.folder.name})\n\nAccuracy had generation stopped at each token "
             f"budget, from the same samples.\n\n![budget curve]({run.plot})")
+
+
+def _training_data(datasets: list[dict[str, Any]]) -> str:
+    if not datasets:
+        return ""
+    lines = ["## Training data", "", "The datasets the training run read:", "",
+             "| dataset | revision or source | split |", "|---|---|---|"]
+    for d in datasets:
+        name = d.get("hub_id") or "local data"
+        where = d.get("revision") or d.get("source") or "main (no revision pinned)"
+        lines.append(f"| {name} | `{where}` | {d.get('split', '')} |")
+    return "\n".join(lines)
 
 
 def _recipe(path: Path | None) -> str:

@@ -114,17 +114,22 @@ def test_run_chains_every_step_and_the_checkpoint_evaluates(tiny_model, student,
     assert results["tasks"]["gsm8k"]["problems"] == 2
 
 
-def test_loss_covers_the_assistant_turn_only(student, tmp_path):
+@pytest.mark.parametrize("loss_on", ["full_sequence", "completion_only"])
+def test_loss_covers_the_sequence_or_the_assistant_turn(student, tmp_path, loss_on):
     data = tmp_path / "short.jsonl"
-    write_jsonl(data, [{"messages": [
+    write_jsonl(data, [{"problem": "What is 2+2?", "messages": [
         {"role": "user", "content": "What is 2+2?"},
         {"role": "assistant", "content": "<think>\n2+2=4\n</think>\n\n\\boxed{4}"},
     ]}])
     stage = StageSettings(1, {"per_device_train_batch_size": 1, "bf16": False,
                               "activation_checkpointing": False, "report_to": "none"})
-    trainer = build_trainer("stage1", str(student), data, stage, tmp_path / "out")
+    trainer = build_trainer("stage1", str(student), data, stage, tmp_path / "out", loss_on)
     row = trainer.train_dataset[0]
     trained = [label for label in row["labels"] if label != -100]
     decoded = trainer.processing_class.decode(trained)
-    assert decoded.startswith("<think>\n2+2=4\n</think>\n\n\\boxed{4}<|im_end|>")
-    assert "What is 2+2?" not in decoded and len(trained) < len(row["input_ids"])
+    assert "<think>\n2+2=4\n</think>\n\n\\boxed{4}<|im_end|>" in decoded
+    if loss_on == "completion_only":  # the assistant turn only
+        assert decoded.startswith("<think>")
+        assert "What is 2+2?" not in decoded and len(trained) < len(row["input_ids"])
+    else:  # every token, as open-r1's sft.py trains ReasonLite's `messages` data
+        assert "What is 2+2?" in decoded and len(trained) == len(row["input_ids"])

@@ -250,12 +250,15 @@ def test_published_recipe_values_reach_trl(tmp_path):
     for stage, batch in (("stage1", 256), ("stage2", 512)):
         settings = getattr(recipe.sft, stage)
         assert settings.global_batch_size == batch
-        config = sft_config(stage, settings, tmp_path)
+        config = sft_config(stage, settings, tmp_path, recipe.sft.loss_on)
         assert config.learning_rate == 3e-4 and config.num_train_epochs == 8
         assert config.lr_scheduler_kwargs == {"min_lr_rate": 0.1} and config.warmup_steps == 0.03
         assert (config.max_length, config.packing, config.max_grad_norm) == (32768, False, 0.3)
         assert config.bf16 and config.activation_checkpointing and config.seed == 42
-        assert config.completion_only_loss
+        # ReasonLite's open-r1 sft.py: `messages` data, loss on the full sequence
+        assert recipe.sft.loss_on == "full_sequence"
+        assert not config.completion_only_loss and not config.assistant_only_loss
+        assert sft_config(stage, settings, tmp_path, "completion_only").completion_only_loss
         assert config.gradient_accumulation_steps == batch // (
             settings.args["per_device_train_batch_size"]
         )

@@ -27,12 +27,19 @@ def test_bundled_recipe_has_the_published_values():
     )
     assert (t.max_steps, t.bf16, t.max_length) == (1000, True, 512)
     assert recipe.merge.dtype == "bfloat16"
+    # upstream behaviour by default (docs/training-deviations.md)
+    assert (s.rollout, s.expert_scores, s.first_step) == ("expert", "processed", 1)
+    assert (t.label_vocab, t.require_sampling_expert) == ("tokenizer_vocab_size", True)
+    assert set(recipe.released_samples.sets) == {"LR_Qwen1.5_gsm8k", "LR_Qwen7_gsm8k",
+                                                 "LR_ds1.5_gsm8k"}
+    assert "5eed31c440a13b325022a654a2070afe7586caad" in recipe.released_samples.archive
 
 
 def test_every_published_value_names_its_source():
     recipe = load_recipe()
     keys = {"expert", "amateur", "task", "limit"}
-    for section in ("sampling", "lora", "train", "merge"):
+    for section in ("sampling", "lora", "train", "merge", "decontamination",
+                    "released_samples"):
         keys |= {f"{section}.{f.name}" for f in dataclasses.fields(getattr(recipe, section))}
     ours = {"sampling.top_p", "sampling.seed", "sampling.dtype", "train.seed"}  # not published
     assert set(recipe.sources) == keys - ours
@@ -53,3 +60,7 @@ def test_overrides_change_values_and_reject_unknown_keys(tmp_path):
     broken.write_text(DEFAULT_RECIPE.read_text().replace("  beta: 0.4\n", ""))
     with pytest.raises(EvalkitError, match=r"missing keys \['beta'\]"):
         load_recipe(broken)
+    with pytest.raises(EvalkitError, match="train.label_vocab must be one of"):
+        load_recipe(overrides=["train.label_vocab=everything"])
+    with pytest.raises(EvalkitError, match="sampling.rollout must be one of"):
+        load_recipe(overrides=["sampling.rollout=greedy"])

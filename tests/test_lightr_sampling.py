@@ -18,8 +18,10 @@ QUESTIONS = 10
 # With the pair's weights the per-step KL spreads over ~1-4; 2.5 keeps about a third of the
 # steps, so both sides of the filter are exercised (the published 0.4 would keep them all).
 BETA = 2.5
+# first_step 0: every step is compared with the reference (the published sampler starts at 1,
+# the recipe's default, tested below).
 SETTINGS = [f"limit={QUESTIONS}", "sampling.max_new_tokens=16", "sampling.batch_size=4",
-            "sampling.dtype=float32", f"sampling.beta={BETA}"]
+            "sampling.dtype=float32", f"sampling.beta={BETA}", "sampling.first_step=0"]
 
 
 def _lines(path: Path) -> list[dict]:
@@ -109,6 +111,21 @@ def test_sampler_keeps_exactly_the_steps_over_beta_with_their_prefixes(sampled, 
     meta = json.loads((sampled / "sampling.json").read_text())
     assert meta["totals"] == {"questions": QUESTIONS, "steps": all_steps, "kept": len(records)}
     assert meta["vocab"]["compared_ids"] == len(models[2]) < meta["vocab"]["amateur_logits"]
+
+
+def test_by_default_completion_token_0_is_never_a_step(sampled, reference, pair, tmp_path):
+    """LightR_sampling.py scores `range(1, len(expert_targets))` (sampling.first_step: 1)."""
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "rollouts.jsonl").write_text((sampled / "rollouts.jsonl").read_text())  # no generation
+    settings = [s for s in SETTINGS if not s.startswith("sampling.first_step")]
+    meta = run_sampling(load_recipe(overrides=settings), str(pair[0]), str(pair[1]), run)
+    kept = {(qid, s.step) for qid, c in reference.items() for s in c.kept}
+    assert any(step == 0 for _, step in kept)  # the reference keeps some step 0
+    records = _lines(run / "samples.jsonl")
+    assert {(r["question_id"], r["step"]) for r in records} == {k for k in kept if k[1] >= 1}
+    assert meta["totals"]["steps"] == sum(len(c.kl) for c in reference.values()) - QUESTIONS
+    assert meta["rollout"]["source"] == "expert generation_config.json: greedy"
 
 
 def test_soft_labels_sum_to_one_on_their_support(sampled):

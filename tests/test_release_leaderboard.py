@@ -22,13 +22,15 @@ def _boards() -> dict:
 
 def test_committed_tables_have_sources_and_shapes():
     boards = _boards()
-    assert sorted(boards) == ["lightreasoner-1-main", "lightreasoner-2-efficiency", "reasonlite"]
+    assert sorted(boards) == ["lightreasoner-1-main", "lightreasoner-2-efficiency",
+                              "lightreasoner-3-contrast", "reasonlite"]
     shapes = {name: (len(b.rows), len(b.columns)) for name, b in boards.items()}
     assert shapes == {"reasonlite": (12, 6), "lightreasoner-1-main": (15, 8),
-                      "lightreasoner-2-efficiency": (8, 4)}
+                      "lightreasoner-2-efficiency": (8, 4), "lightreasoner-3-contrast": (10, 7)}
     for board in boards.values():
         assert board.source["citation"] and board.source["url"].startswith("https://")
-        assert all(v is not None for row in board.rows for v in row.values)
+        if board.name != "lightreasoner-3-contrast":  # its "/" cells are null
+            assert all(v is not None for row in board.rows for v in row.values)
     reasonlite = {row.model: row for row in boards["reasonlite"].rows}
     assert reasonlite["ReasonLite-0.6B"].values == (95.2, 100, 62.9, 84.1, 75.2, 90.2)
     assert reasonlite["Qwen3-0.6B"].values[4] == 11.0
@@ -50,6 +52,19 @@ def test_lightreasoner_tables_are_internally_consistent():
     for row in boards["lightreasoner-2-efficiency"].rows:
         gain = avg[row.model, rename[row.variant]] - avg[row.model, "baseline"]
         assert row.values[3] == pytest.approx(gain, abs=1e-9), row
+    # the amateur study: AVG. of its five benchmarks; its Qwen2.5-0.5B (the recipe's amateur)
+    # and expert-only rows are the main table's "+ LightR" and baseline rows
+    main = {(row.model, row.variant): row.values for row in main_rows}
+    picked = [0, 1, 2, 3, 6]  # GSM8K, MATH, SVAMP, ASDiv, MMLU STEM of the main table
+    contrast = boards["lightreasoner-3-contrast"].rows
+    for row in contrast:
+        if row.values[1] is not None:
+            assert sum(row.values[1:6]) / 5 == pytest.approx(row.values[6], abs=0.051), row
+    for row in contrast:
+        same = {"amateur Qwen2.5-0.5B": "+ LightR", "expert only (baseline)": "baseline"}
+        if row.variant in same:
+            assert list(row.values[1:6]) == [main[row.model, same[row.variant]][i]
+                                             for i in picked], row
 
 
 def test_committed_pages_match_the_data():

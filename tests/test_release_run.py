@@ -30,7 +30,7 @@ REPO = Path(__file__).resolve().parent.parent
 TINY = REPO / "training" / "recipes" / "release-tiny.yaml"
 SHIPPED = ["README.md", "chat_template.jinja", "config.json", "generation_config.json",
            "model.safetensors", "results.json", "tokenizer.json", "tokenizer_config.json",
-           "training_recipe.yaml"]
+           "training_data.json", "training_recipe.yaml"]
 PASS = [{"rule": "threshold", "task": "gsm8k", "metric": "pass@1", "min": 0.0}]
 FAIL = [{"rule": "threshold", "task": "gsm8k", "metric": "pass@1", "min": 1.0}]
 
@@ -60,7 +60,7 @@ def trained(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert result.exit_code == 0, result.output
     for stage in ("train", "evaluate", "gate", "card"):
         assert f"{stage}: done" in result.output
-    assert "would upload 9 files" in result.output and "publish: dry run" in result.output
+    assert "would upload 10 files" in result.output and "publish: dry run" in result.output
     assert _listed(result.output) == SHIPPED
     return run_dir
 
@@ -103,6 +103,10 @@ def test_gate_pass_uploads_model_card_recipe_and_results(hub, run_dir, tiny_mode
     assert {(r.dataset_type, r.metric_type, r.metric_value) for r in card.data.eval_results} == {
         ("gsm8k", m["metric"], m["value"]) for m in results["tasks"]["gsm8k"]["metrics"]}
     assert "## Training recipe" in card.text and "pipeline: distill" in card.text
+    # the datasets the training read, from its training_data.json
+    assert card.data.datasets == ["openai/gsm8k"] and "## Training data" in card.text
+    used = json.loads(commit["files"]["training_data.json"])["datasets"]
+    assert [(d["hub_id"], d["split"]) for d in used] == [("openai/gsm8k", "train")]
     recipe = yaml.safe_load(commit["files"]["training_recipe.yaml"])
     assert recipe["pipeline"] == "distill" and recipe["sft"]["model"] == str(tiny_model)
     assert results["model"]["revision"] == resolve_model(str(model)).revision  # these weights
@@ -180,7 +184,9 @@ def test_changed_evaluation_settings_rerun_evaluation_not_training(run_dir, tiny
     assert results["tasks"]["gsm8k"]["problems"] == 1
 
 
-@pytest.mark.parametrize("name", ["release-reasonlite", "release-lightreasoner", "release-tiny"])
+@pytest.mark.parametrize("name", ["release-reasonlite", "release-lightreasoner", "release-tiny",
+                                  "release-lightr-sft", "release-lightr-sft-tiny",
+                                  "release-grpo", "release-grpo-tiny"])
 def test_bundled_recipes_load_with_their_training_recipe_and_policy(name, tmp_path):
     from evalkit.release.policy import load_policy
     from evalkit.workflow.release_recipe import load_release_recipe
@@ -220,3 +226,50 @@ def test_lightr_pipeline_with_a_policy_file_dry_run(hub, tmp_path):
     shipped = yaml.safe_load((tmp_path / "run" / "model" / "training_recipe.yaml").read_text())
     assert shipped["pipeline"] == "lightr" and shipped["expert"] == str(expert)
     assert (tmp_path / "run" / "gate" / "summary.md").read_text().count("PASS") == 2
+
+
+def test_release_pipelines_are_the_training_pipelines():
+    from evalkit.training import PIPELINES as TRAINING_PIPELINES
+    from evalkit.workflow.release_recipe import PIPELINES
+
+    assert PIPELINES == TRAINING_PIPELINES
+
+
+def test_lightr_sft_baseline_release_dry_run_then_publish(hub, pair, tmp_path):
+    """The "+ SFT" baseline chain on the tiny expert, a task it answers on even rows."""
+    from test_lightr_sft import expert_answer_task, tiny_sft_settings
+
+    task, keep = expert_answer_task(pair[0], tmp_path)
+    data = yaml.safe_load((TINY.parent / "release-lightr-sft-tiny.yaml").read_text())
+    settings = dict(item.split("=", 1) for item in tiny_sft_settings(task))
+    data["train"]["set"] = {**{k: yaml.safe_load(v) for k, v in settings.items()},
+                            "expert": str(pair[0])}
+    data["publish"].update(repo_id="org/sft-baseline", exist_ok=False)
+    recipe = tmp_path / "release.yaml"
+    recipe.write_text(yaml.safe_dump(data))
+    result = _release(recipe, tmp_path / "run", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert f"{len(keep)} correct solutions" in result.output
+    assert "lightr sft: merged checkpoint" in result.output and _listed(result.output) == SHIPPED
+    shipped = yaml.safe_load((tmp_path / "run" / "model" / "training_recipe.yaml").read_text())
+    assert shipped["pipeline"] == "lightr-sft" and shipped["expert"] == str(pair[0])
+    published = _release(recipe, tmp_path / "run")
+    assert published.exit_code == 0, published.output
+    assert _skipped(published.output) == {"train", "evaluate", "gate", "card"}
+    [commit] = hub.commits
+    assert sorted(commit["files"]) == SHIPPED
+
+
+def test_grpo_release_dry_run(hub, tiny_model, tmp_path):
+    data = yaml.safe_load((TINY.parent / "release-grpo-tiny.yaml").read_text())
+    data["train"]["set"] = {"model": str(tiny_model)}
+    recipe = tmp_path / "release.yaml"
+    recipe.write_text(yaml.safe_dump(data))
+    result = _release(recipe, tmp_path / "run", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "grpo: 2 steps" in result.output and "publish: dry run" in result.output
+    assert _listed(result.output) == SHIPPED and hub.requests == []
+    card = ModelCard((tmp_path / "run" / "model" / "README.md").read_text())
+    assert card.data.datasets == ["openai/gsm8k"] and "pipeline: grpo" in card.text
+    marker = json.loads((tmp_path / "run" / "done" / "train.json").read_text())["summary"]
+    assert marker["checkpoint"] == "train/model" and marker["counts"]["steps"] == 2

@@ -3,7 +3,8 @@
 ```yaml
 name: my-model                      # run folder: release-runs/<name>, or run_dir, or --run-dir
 train:
-  pipeline: distill                 # distill (ReasonLite) or lightr (LightReasoner)
+  pipeline: distill                 # distill (ReasonLite), lightr (LightReasoner),
+                                    # lightr-sft (its "+ SFT" baseline) or grpo
   recipe: reasonlite-tiny           # a recipe file (relative to this file) or a bundled name
   set: {teacher.n: 1}               # overrides of that recipe, section.key: value
 evaluate:                           # the settings of `evalkit run`
@@ -39,7 +40,8 @@ from evalkit.run.plan import RunPlan, make_plan
 from evalkit.run.presets import get_run_preset
 from evalkit.run.settings import Layer, check_layer
 
-PIPELINES = ("distill", "lightr")
+# The training pipelines (evalkit.training.PIPELINES; release never imports training).
+PIPELINES = ("distill", "lightr", "lightr-sft", "grpo")
 RECIPES_DIR = Path(str(resources.files("evalkit.training").joinpath("recipes")))
 
 

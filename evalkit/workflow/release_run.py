@@ -32,10 +32,12 @@ from evalkit.runfolder.folder import RunFolder
 from evalkit.workflow.release_recipe import ReleaseRecipe, json_safe
 
 STAGES = ("train", "evaluate", "gate", "card", "publish")
-# Files of a saved checkpoint that ship; trainer logs, optimizer states and checkpoints do not.
+# Files of a saved checkpoint that ship (training_data.json: the datasets the training read);
+# trainer logs, optimizer states and checkpoints do not.
 MODEL_FILES = ("config.json", "generation_config.json", "*.safetensors",
                "model.safetensors.index.json", "tokenizer*", "special_tokens_map.json",
-               "added_tokens.json", "vocab.json", "merges.txt", "chat_template.jinja")
+               "added_tokens.json", "vocab.json", "merges.txt", "chat_template.jinja",
+               "training_data.json")
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,7 @@ class ReleaseRun:
         self.model_dir = self.root / "model"
         self.eval_dir = self.root / "evaluate"
         self.console = console or Console(width=120)
-        self._training: Any = None
+        self._training: dict[str, Any] | None = None
 
     def echo(self, line: str) -> None:
         self.console.print(line, markup=False, highlight=False)
@@ -158,67 +160,28 @@ class ReleaseRun:
 
     # -- train -------------------------------------------------------------------------------
 
-    def training(self) -> Any:
-        """The training recipe after the release recipe's overrides, with work_dir in RUN_DIR."""
-        if self._training is None:
-            train = self.recipe.train
-            overrides = [f"{key}={json.dumps(value)}" for key, value in train.set.items()]
-            if train.pipeline == "distill":
-                from evalkit.training.distill.recipe import load_recipe
-
-                work = self.root / "train"
-                self._training = load_recipe(train.recipe, [*overrides, f"work_dir={work}"])
-            else:
-                from evalkit.training.lightr.recipe import load_recipe as load_lightr
-
-                self._training = load_lightr(Path(train.recipe), overrides)
-        return self._training
+    def _training_args(self) -> tuple[str, str, list[str]]:
+        train = self.recipe.train
+        return train.pipeline, train.recipe, [f"{k}={json.dumps(v)}" for k, v in train.set.items()]
 
     def training_settings(self) -> dict[str, Any]:
         """The resolved training recipe as data, without where its files go."""
-        recipe = self.training()
-        if self.recipe.train.pipeline == "distill":
-            from dataclasses import fields
+        if self._training is None:
+            from evalkit.training import training_settings
 
-            return {f.name: recipe.section(f.name) for f in fields(recipe) if f.name != "work_dir"}
-        return json_safe(recipe.to_json())
+            self._training = json_safe(training_settings(*self._training_args()))
+        return self._training
 
     def _train(self) -> dict[str, Any]:
-        if self.recipe.train.pipeline == "distill":
-            checkpoint, counts = self._train_distill()
-        else:
-            checkpoint, counts = self._train_lightr()
+        from evalkit.training import train_checkpoint
+
+        from .card import TRAINING_DATA_FILE
+
+        checkpoint = train_checkpoint(*self._training_args(), self.root / "train", echo=self.echo)
         copied = export_model(checkpoint, self.model_dir)
+        record = json.loads((self.model_dir / TRAINING_DATA_FILE).read_text())
         return {"checkpoint": str(checkpoint.relative_to(self.root)), "files": copied,
-                "counts": counts}
-
-    def _train_distill(self) -> tuple[Path, dict[str, Any]]:
-        from evalkit.training.distill.pipeline import Pipeline
-        from evalkit.training.distill.workdir import STEPS
-
-        pipeline = Pipeline(self.training())
-        counts = {}
-        for step in STEPS:
-            result = pipeline.step(step)
-            self.echo(f"  distill {step}: {'skipped (complete)' if result.skipped else 'done'}")
-            counts[step] = result.counts
-        return pipeline.work.stage_dir("stage2"), counts
-
-    def _train_lightr(self) -> tuple[Path, dict[str, Any]]:
-        from evalkit.training.lightr.finetune import run_finetune
-        from evalkit.training.lightr.merge import merge_adapter
-        from evalkit.training.lightr.sampler import run_sampling
-
-        recipe, work = self.training(), self.root / "train"
-        sampled = run_sampling(recipe, recipe.expert, recipe.amateur, work / "sampling")
-        self.echo(f"  lightr sample: {sampled['totals']['kept']} steps kept")
-        tuned = run_finetune(recipe, recipe.expert, work / "sampling" / "samples.jsonl",
-                             work / "adapter")
-        self.echo(f"  lightr finetune: mean loss {tuned['train_loss']:.4f}")
-        merge_adapter(recipe.expert, work / "adapter", work / "merged", recipe.merge.dtype)
-        self.echo("  lightr merge: done")
-        return work / "merged", {"sample": sampled["totals"], "examples": tuned["examples"],
-                                 "train_loss": tuned["train_loss"]}
+                "counts": record["counts"], "datasets": record["datasets"]}
 
     # -- evaluate ----------------------------------------------------------------------------
 

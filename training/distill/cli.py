@@ -90,9 +90,7 @@ def sft(recipe: str, work_dir: Path | None, overrides: tuple[str, ...], stage: s
 @_recipe_command
 def run(recipe: str, work_dir: Path | None, overrides: tuple[str, ...]) -> None:
     """Run every step in order, skipping the complete ones (single process)."""
-    from evalkit.training.distill.workdir import STEPS
-
     pipeline = _pipeline(recipe, work_dir, overrides)
-    for step in STEPS:
+    for step in pipeline.steps:
         _report(pipeline.step(step))
     click.echo(f"checkpoint: {pipeline.work.stage_dir('stage2')}")

@@ -11,9 +11,11 @@ index), whatever the batching. One engine call takes one shard of one mode.
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import json
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from rich.console import Console
@@ -24,6 +26,8 @@ from evalkit.generation.engines import Engine, GenerationRequest, SamplingConfig
 from evalkit.records import Problem, SampleRecord
 from evalkit.runfolder.store import SampleStore
 from evalkit.tasks import get_task
+from evalkit.training.decontaminate import normalise
+from evalkit.training.published import DatasetSource, omr_problem, polaris_problem
 
 from .recipe import ProblemSettings, TeacherSettings
 from .teacher import teacher_prompt
@@ -32,10 +36,35 @@ from .workdir import WorkDir, read_jsonl, shards, write_jsonl
 EngineFactory = Callable[[TeacherSettings], Engine]
 
 
-def load_problems(settings: ProblemSettings) -> tuple[list[Problem], str]:
-    """The problems of the recipe's task and split, and the sha256 of the task's data."""
-    task = get_task(settings.task, settings.split)
-    return task.load(limit=settings.limit), task.sha256()
+def load_problems(
+    settings: ProblemSettings, datasets: dict[str, DatasetSource] | None = None
+) -> tuple[list[Problem], str]:
+    """The recipe's problems, and a sha256 of their data: the task file's, or for published
+    pools the sha256 of the problems read (id, question, gold), since the pool is streamed."""
+    if not settings.pools:
+        task = get_task(settings.task, settings.split)
+        return task.load(limit=settings.limit), task.sha256()
+    problems = list(itertools.islice(pool_problems(settings, datasets or {}), settings.limit))
+    digest = hashlib.sha256(json.dumps(
+        [[p.id, p.question, p.gold] for p in problems], ensure_ascii=False).encode())
+    return problems, digest.hexdigest()
+
+
+def pool_problems(settings: ProblemSettings, datasets: dict[str, DatasetSource]
+                  ) -> Iterator[Problem]:
+    """The problems of the published pools in order, each problem text once (OpenMathReasoning
+    holds one row per solution)."""
+    seen: set[str] = set()
+    types = tuple(settings.omr_problem_types)
+    for pool in settings.pools:
+        for index, row in enumerate(datasets[pool].rows()):
+            problem = (polaris_problem(row, index) if pool == "polaris"
+                       else omr_problem(row, index, types))
+            key = normalise(problem.question) if problem is not None else ""
+            if problem is None or key in seen:
+                continue
+            seen.add(key)
+            yield problem
 
 
 def write_problems(work: WorkDir, problems: list[Problem]) -> None:

@@ -21,7 +21,7 @@ from .generate import EngineFactory
 from .recipe import Recipe
 from .tally import Tally
 from .teacher import create_teacher_engine
-from .workdir import STEPS, WorkDir, jsonl_writer, read_jsonl, shards
+from .workdir import RELEASED_DATA_STEPS, STEPS, WorkDir, jsonl_writer, read_jsonl, shards
 
 
 @dataclass(frozen=True)
@@ -41,14 +41,17 @@ class Pipeline:
         console: Console | None = None,
     ) -> None:
         self.recipe = recipe
-        self.work = WorkDir(recipe.work_dir)
+        released = recipe.sft_data is not None
+        self.work = WorkDir(recipe.work_dir, released_data=released)
+        self.steps = RELEASED_DATA_STEPS if released else STEPS
         self.make_engine = make_engine or create_teacher_engine
         self.console = console or Console(stderr=True)
 
     def step(self, step: str) -> StepResult:
         """Run one step unless its marker says it is complete with these settings."""
-        if step not in STEPS:
-            raise EvalkitError(f"unknown step {step!r}: one of {', '.join(STEPS)}")
+        if step not in self.steps:
+            why = " (this recipe trains on released sft_data)" if step in STEPS else ""
+            raise EvalkitError(f"unknown step {step!r}{why}: one of {', '.join(self.steps)}")
         fingerprint = self.work.fingerprint(step, self._settings(step))
         if self.work.is_complete(step, fingerprint):
             return StepResult(step, True, self.work.read_marker(step)["counts"])
@@ -65,7 +68,8 @@ class Pipeline:
             teacher = recipe.section("teacher")
             for how in ("batch_size", "engine_options"):  # how the engine runs, not what it
                 teacher.pop(how)  # samples: per-sample seeds make batching irrelevant
-            return {"problems": recipe.section("problems"), "teacher": teacher}
+            pools = {name: recipe.section("datasets")[name] for name in recipe.problems.pools}
+            return {"problems": recipe.section("problems"), "pools": pools, "teacher": teacher}
         if step == "vote":
             vote = recipe.section("vote")
             return {k: vote[k] for k in ("min_share", "min_votes", "pool_modes")} | {
@@ -74,14 +78,19 @@ class Pipeline:
         if step == "filter":
             return {"drop_truncated": recipe.filter.drop_truncated, "grader": GRADER_VERSION}
         if step == "split":
-            return recipe.section("split")
+            data = recipe.section("sft_data")
+            source = recipe.section("datasets")[data["dataset"]] if data else None
+            return {**recipe.section("split"), "sft_data": data, "source": source,
+                    "decontamination": recipe.section("decontamination")}
         stage = recipe.section("sft")[step]
-        return {"model": recipe.sft.model, **stage} if step == "stage1" else stage
+        loss = {"loss_on": recipe.sft.loss_on}
+        return {"model": recipe.sft.model, **stage, **loss} if step == "stage1" else {
+            **stage, **loss}
 
     def _generate(self) -> dict[str, Any]:
         from .generate import generate_solutions, load_problems, write_problems
 
-        problems, sha256 = load_problems(self.recipe.problems)
+        problems, sha256 = load_problems(self.recipe.problems, self.recipe.datasets)
         write_problems(self.work, problems)
         per_mode = generate_solutions(
             problems, self.recipe.teacher, self.work, self.make_engine, self.console
@@ -147,14 +156,22 @@ class Pipeline:
 
     def _split(self) -> dict[str, Any]:
         from .generate import read_problems
+        from .sft_data import decontaminate_split, import_released
         from .split import split_examples
 
-        with jsonl_writer(self.work.split_file("short")) as short, \
-                jsonl_writer(self.work.split_file("long")) as long:
-            return split_examples(
-                read_jsonl(self.work.kept), read_problems(self.work), self.recipe.split,
-                self.recipe.teacher.instruction, {"short": short, "long": long},
-            )
+        recipe = self.recipe
+        if recipe.sft_data is not None:
+            counts = import_released(self.work, recipe.sft_data,
+                                     recipe.datasets[recipe.sft_data.dataset])
+        else:
+            with jsonl_writer(self.work.split_file("short")) as short, \
+                    jsonl_writer(self.work.split_file("long")) as long:
+                counts = split_examples(
+                    read_jsonl(self.work.kept), read_problems(self.work), recipe.split,
+                    recipe.teacher.instruction, {"short": short, "long": long},
+                )
+        counts["decontamination"] = decontaminate_split(self.work, recipe.decontamination)
+        return counts
 
     def _stage_dir(self, step: str) -> Path:
         """The stage's output folder, claimed for these settings (``done/<stage>.started``):
@@ -182,7 +199,8 @@ class Pipeline:
         folder = self._stage_dir("stage1")
         student = resolve_model(self.recipe.sft.model).path
         return train_stage(
-            "stage1", student, self.work.split_file("short"), self.recipe.sft.stage1, folder
+            "stage1", student, self.work.split_file("short"), self.recipe.sft.stage1, folder,
+            self.recipe.sft.loss_on,
         )
 
     def _stage2(self) -> dict[str, Any]:
@@ -190,5 +208,5 @@ class Pipeline:
 
         return train_stage(
             "stage2", str(self.work.stage_dir("stage1")), self.work.split_file("long"),
-            self.recipe.sft.stage2, self._stage_dir("stage2"),
+            self.recipe.sft.stage2, self._stage_dir("stage2"), self.recipe.sft.loss_on,
         )

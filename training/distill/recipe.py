@@ -18,18 +18,40 @@ import yaml
 
 from evalkit.errors import EvalkitError
 from evalkit.generation.engines import EngineOptions
+from evalkit.training.decontaminate import DecontaminationSettings
+from evalkit.training.published import DatasetSource
 
 RECIPES_DIR = Path(__file__).resolve().parent.parent / "recipes"
 BOXED_INSTRUCTION = "Please reason step by step, and put your final answer within \\boxed{}."
 
 
+POOLS = ("polaris", "openmathreasoning")  # problem pools (recipe `datasets` entries)
+SFT_DATASETS = ("reasonlite",)  # released SFT data: short and long CoT splits
+LOSSES = ("full_sequence", "completion_only")
+
+
 @dataclass(frozen=True)
 class ProblemSettings:
-    """Where the problems come from: an evalkit task name (or a custom task file) and split."""
+    """Where the problems come from: an evalkit task (or a custom task file) and split, or the
+    published pools named in `pools` (sources in the recipe's `datasets`), in that order."""
 
-    task: str
+    task: str | None = None
     split: str = "train"
     limit: int | None = None
+    pools: list[str] = field(default_factory=list)
+    # OpenMathReasoning rows kept as problems; ours: the filter needs a label
+    omr_problem_types: list[str] = field(default_factory=lambda: ["has_answer_extracted"])
+
+
+@dataclass(frozen=True)
+class SftDataSettings:
+    """Released SFT data instead of teacher generations: its short (stage 1) and long (stage 2)
+    CoT splits of a `datasets` entry."""
+
+    dataset: str = "reasonlite"
+    short_split: str = "medium"
+    long_split: str = "high"
+    limit: int | None = None  # examples per split
 
 
 @dataclass(frozen=True)
@@ -96,6 +118,9 @@ class SftSettings:
     model: str
     stage1: StageSettings
     stage2: StageSettings
+    # full_sequence: the loss covers every token of the chat (open-r1 sft.py on `messages`
+    # data, as ReasonLite trained); completion_only: the assistant turn only
+    loss_on: str = "full_sequence"
 
 
 @dataclass(frozen=True)
@@ -107,13 +132,18 @@ class Recipe:
     filter: FilterSettings
     split: SplitSettings
     sft: SftSettings
+    datasets: dict[str, DatasetSource] = field(default_factory=dict)
+    sft_data: SftDataSettings | None = None
+    decontamination: DecontaminationSettings = DecontaminationSettings()
 
     def section(self, name: str) -> dict[str, Any]:
         """A section as plain JSON-able data (for step fingerprints and logs)."""
-        return _plain(dataclasses.asdict(getattr(self, name)))
+        return _plain(getattr(self, name))
 
 
 def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value):
+        return _plain(dataclasses.asdict(value))
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -161,7 +191,9 @@ def _apply_override(data: dict, override: str) -> None:
     *parents, leaf = key.split(".")
     node = data
     for part in parents:
-        node = node.setdefault(part, {})
+        if node.get(part) is None:  # a new section, or an optional one left null
+            node[part] = {}
+        node = node[part]
         if not isinstance(node, dict):
             raise EvalkitError(f"--set {key}: {part} is not a section")
     node[leaf] = yaml.safe_load(raw)
@@ -187,10 +219,28 @@ def _build(cls: type, data: Any, where: str) -> Any:
                 raise EvalkitError(f"recipe key {where}.{name} is missing")
             continue
         nested = _NESTED.get((cls.__name__, name))
-        values[name] = _build(nested, data[name], f"{where}.{name}") if nested else data[name]
+        if (cls, name) == (Recipe, "datasets"):
+            values[name] = _datasets(data[name])
+        elif nested is not None and data[name] is not None:
+            values[name] = _build(nested, data[name], f"{where}.{name}")
+        else:
+            values[name] = data[name]
     if cls is Recipe:
         values["work_dir"] = Path(values["work_dir"])
     return cls(**values)
+
+
+def _datasets(data: Any) -> dict[str, DatasetSource]:
+    if not isinstance(data, dict):
+        raise EvalkitError("recipe.datasets must map a dataset name to its source")
+    unknown = sorted(set(data) - set(POOLS + SFT_DATASETS))
+    if unknown:
+        raise EvalkitError(
+            f"unknown dataset recipe.datasets.{unknown[0]}: known published datasets are "
+            f"{', '.join(POOLS + SFT_DATASETS)}"
+        )
+    return {name: _build(DatasetSource, source, f"recipe.datasets.{name}")
+            for name, source in data.items()}
 
 
 _NESTED: dict[tuple[str, str], type] = {
@@ -200,12 +250,15 @@ _NESTED: dict[tuple[str, str], type] = {
     ("Recipe", "filter"): FilterSettings,
     ("Recipe", "split"): SplitSettings,
     ("Recipe", "sft"): SftSettings,
+    ("Recipe", "sft_data"): SftDataSettings,
+    ("Recipe", "decontamination"): DecontaminationSettings,
     ("SftSettings", "stage1"): StageSettings,
     ("SftSettings", "stage2"): StageSettings,
 }
 
 
 def _check(recipe: Recipe) -> None:
+    _check_data(recipe)
     teacher, vote, split = recipe.teacher, recipe.vote, recipe.split
     if not teacher.modes or len(set(teacher.modes)) != len(teacher.modes):
         raise EvalkitError("teacher.modes must list distinct reasoning modes, e.g. [medium, high]")
@@ -230,6 +283,8 @@ def _check(recipe: Recipe) -> None:
             raise EvalkitError(
                 f"split mode {unknown[0]!r} is not a teacher mode ({', '.join(teacher.modes)})"
             )
+    if recipe.sft.loss_on not in LOSSES:
+        raise EvalkitError(f"sft.loss_on must be one of {', '.join(LOSSES)}")
     for stage in ("stage1", "stage2"):
         settings: StageSettings = getattr(recipe.sft, stage)
         if settings.global_batch_size < 1:
@@ -238,3 +293,22 @@ def _check(recipe: Recipe) -> None:
             raise EvalkitError(
                 f"sft.{stage}.args.output_dir is set by the pipeline (work_dir/{stage}): remove it"
             )
+
+
+def _check_data(recipe: Recipe) -> None:
+    """The problems come from a task or from pools, and every dataset named has a source."""
+    problems, data = recipe.problems, recipe.sft_data
+    if data is None and (problems.task is None) == (not problems.pools):
+        raise EvalkitError("problems needs either task (and split) or pools, not both")
+    unknown = sorted(set(problems.pools) - set(POOLS))
+    if unknown:
+        raise EvalkitError(f"problems.pools: {unknown[0]!r} is not one of {', '.join(POOLS)}")
+    named = list(problems.pools) + ([data.dataset] if data is not None else [])
+    if data is not None and data.dataset not in SFT_DATASETS:
+        raise EvalkitError(f"sft_data.dataset must be one of {', '.join(SFT_DATASETS)}")
+    missing = [name for name in named if name not in recipe.datasets]
+    if missing:
+        raise EvalkitError(
+            f"recipe.datasets has no source for {missing[0]}: add datasets.{missing[0]} with "
+            "repo_id and revision (or data_files)"
+        )

@@ -8,7 +8,8 @@ user turn is the teacher's (question + instruction) and the assistant turn is
 separates its reasoning: a closed ``<think>`` block, or gpt-oss's analysis and final channels
 (raw ``<|channel|>analysis<|message|>...<|channel|>final<|message|>...``, or as decoded without
 special tokens, ``analysis...assistantfinal...``, as ReasonLite's saving_to_training_format.py
-converts them); else the solution text as it is.
+converts them); else the solution text as it is. Each example also carries its problem text
+(``problem``), which the decontamination check reads.
 """
 
 from __future__ import annotations
@@ -83,7 +84,8 @@ def split_examples(
                 {"role": "user", "content": user_message(question, instruction)},
                 {"role": "assistant", "content": assistant_content(row["text"])},
             ],
-            "problem_id": row["problem_id"], "mode": row["mode"], "num_tokens": row["num_tokens"],
+            "problem_id": row["problem_id"], "problem": question, "mode": row["mode"],
+            "num_tokens": row["num_tokens"],
         })
         counts[part] += 1
         counts[f"{part}_tokens"] += row["num_tokens"]

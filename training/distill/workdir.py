@@ -22,15 +22,21 @@ from typing import Any
 from evalkit.errors import EvalkitError
 
 STEPS = ("generate", "vote", "filter", "split", "stage1", "stage2")
+RELEASED_DATA_STEPS = ("split", "stage1", "stage2")  # recipes with sft_data: no teacher steps
 _UPSTREAM = {"vote": "generate", "filter": "vote", "split": "filter", "stage1": "split",
              "stage2": "stage1"}
 
 
 class WorkDir:
-    """Paths of every step's inputs and outputs under one folder."""
+    """Paths of every step's inputs and outputs under one folder.
 
-    def __init__(self, root: Path) -> None:
+    `released_data`: the split step imports released data and reads no earlier step.
+    """
+
+    def __init__(self, root: Path, released_data: bool = False) -> None:
         self.root = Path(root)
+        self.upstream = {k: v for k, v in _UPSTREAM.items()
+                         if not (released_data and k == "split")}
         self.problems = self.root / "problems.jsonl"
         self.votes = self.root / "votes.jsonl"
         self.kept = self.root / "kept.jsonl"
@@ -55,7 +61,7 @@ class WorkDir:
 
     def fingerprint(self, step: str, settings: dict[str, Any]) -> str:
         """sha256 of the step's settings and its upstream step's recorded fingerprint."""
-        upstream = _UPSTREAM.get(step)
+        upstream = self.upstream.get(step)
         chained = self.read_marker(upstream)["fingerprint"] if upstream else None
         payload = json.dumps([step, settings, chained], sort_keys=True, default=str)
         return hashlib.sha256(payload.encode()).hexdigest()

@@ -1,8 +1,9 @@
-"""`evalkit train lightr sample|finetune|merge|run`: the LightReasoner pipeline, step by step.
+"""`evalkit train lightr sample|import|finetune|merge|run`: the LightReasoner pipeline.
 
-Each step reads and writes folders, so any step can be rerun alone; `run` chains all three into
-OUTPUT/sampling, OUTPUT/adapter and OUTPUT/merged. torch, transformers and peft load inside the
-commands only.
+Each step reads and writes folders, so any step can be rerun alone; `run` chains them into
+OUTPUT/sampling, OUTPUT/adapter and OUTPUT/merged (`--released NAME` imports the authors'
+samples instead of sampling). `sft` is the "+ SFT" baseline of the same tables (sft.py).
+torch, transformers and peft load inside the commands only.
 """
 
 from __future__ import annotations
@@ -32,13 +33,19 @@ def _load(recipe_path: Path | None, overrides: tuple[str, ...], limit: int | Non
     return load_recipe(recipe_path, [*overrides, *extra])
 
 
+def _model_name(model: dict) -> str:
+    """How to name a recorded model again: its Hub id (which resolves to the same snapshot and
+    passes the expert check), else its local folder."""
+    return model["source"] if model.get("kind") == "hub" else model["path"]
+
+
 def _saved_expert(folder: Path, filename: str, hint: str) -> str:
-    """The expert's local folder as recorded by an earlier step."""
+    """The expert as recorded by an earlier step."""
     record = folder / filename
     if not record.is_file():
         raise EvalkitError(f"{record} is missing: pass --expert, or {hint}")
     data = json.loads(record.read_text())
-    return data["models"]["expert"]["path"] if "models" in data else data["expert"]["path"]
+    return _model_name(data["models"]["expert"] if "models" in data else data["expert"])
 
 
 def _sample(recipe: Recipe, expert: str, amateur: str, output_dir: Path) -> None:
@@ -53,7 +60,7 @@ def _sample(recipe: Recipe, expert: str, amateur: str, output_dir: Path) -> None
 def _finetune(recipe: Recipe, expert: str, samples: Path, output_dir: Path) -> None:
     from evalkit.training.lightr.finetune import run_finetune
 
-    summary = run_finetune(recipe, expert, samples, output_dir)
+    summary = run_finetune(recipe, expert, samples, output_dir, echo=click.echo)
     click.echo(f"trained LoRA on {summary['examples']} steps, mean loss "
                f"{summary['train_loss']:.4f} -> {output_dir}")
 
@@ -85,8 +92,29 @@ def sample(expert: str | None, amateur: str | None, limit: int | None, output_di
     _sample(recipe, expert or recipe.expert, amateur or recipe.amateur, output_dir)
 
 
+def _import(recipe: Recipe, name: str, output_dir: Path) -> str:
+    from evalkit.training.lightr.released import import_released
+
+    meta = import_released(recipe, name, output_dir)
+    totals = meta["totals"]
+    click.echo(f"imported {name}: {totals['kept']} steps of {totals['questions']} questions "
+               f"-> {output_dir / 'samples.jsonl'}")
+    return _model_name(meta["models"]["expert"])
+
+
+@lightr.command("import")
+@click.argument("name")
+@click.option("--output-dir", type=_PATH, required=True, help="Sampling folder to write.")
+@_recipe_options
+def import_command(name: str, output_dir: Path, recipe_path: Path | None,
+                   overrides: tuple[str, ...]) -> None:
+    """The authors' released samples NAME (e.g. LR_Qwen7_gsm8k) as a sampling folder."""
+    _import(_load(recipe_path, overrides), name, output_dir)
+
+
 @lightr.command()
-@click.option("--samples", type=_PATH, required=True, help="Folder written by `lightr sample`.")
+@click.option("--samples", type=_PATH, required=True,
+              help="Folder written by `lightr sample` or `lightr import`.")
 @click.option("--expert", default=None, help="Model to train (default: the sampling expert).")
 @click.option("--output-dir", type=_PATH, required=True, help="Adapter folder.")
 @_recipe_options
@@ -120,14 +148,41 @@ def merge(adapter: Path, expert: str | None, output_dir: Path, dtype: str | None
 @click.option("--amateur", default=None, help="Amateur model of the same tokenizer.")
 @click.option("--limit", type=click.IntRange(min=1), default=None,
               help="Number of questions (default: the recipe's).")
+@click.option("--released", default=None, metavar="NAME",
+              help="Start from the authors' released samples NAME instead of sampling.")
 @click.option("--output-dir", type=_PATH, required=True,
               help="Writes sampling/, adapter/ and merged/ here; a rerun resumes sampling.")
 @_recipe_options
-def run_all(expert: str | None, amateur: str | None, limit: int | None, output_dir: Path,
-            recipe_path: Path | None, overrides: tuple[str, ...]) -> None:
-    """sample -> finetune -> merge in one command."""
+def run_all(expert: str | None, amateur: str | None, limit: int | None, released: str | None,
+            output_dir: Path, recipe_path: Path | None, overrides: tuple[str, ...]) -> None:
+    """sample (or import) -> finetune -> merge in one command."""
     recipe = _load(recipe_path, overrides, limit)
-    expert = expert or recipe.expert
-    _sample(recipe, expert, amateur or recipe.amateur, output_dir / "sampling")
+    if released is not None:
+        expert = expert or _import(recipe, released, output_dir / "sampling")
+    else:
+        expert = expert or recipe.expert
+        _sample(recipe, expert, amateur or recipe.amateur, output_dir / "sampling")
     _finetune(recipe, expert, output_dir / "sampling" / "samples.jsonl", output_dir / "adapter")
     _merge(expert, output_dir / "adapter", output_dir / "merged", recipe.merge.dtype)
+
+
+@lightr.command()
+@click.option("--expert", default=None, help="Expert model (default: the recipe's).")
+@click.option("--limit", type=click.IntRange(min=1), default=None,
+              help="Number of problems (default: the recipe's, all GSM8K train problems).")
+@click.option("--output-dir", type=_PATH, required=True,
+              help="Writes rejection/, adapter/ and merged/ here; a rerun resumes sampling.")
+@click.option("--recipe", "recipe_path", type=_PATH, default=None,
+              help="Recipe YAML (default: the bundled lightreasoner-sft.yaml).")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Override a recipe value, e.g. --set rejection.samples=4.")
+def sft(expert: str | None, limit: int | None, output_dir: Path, recipe_path: Path | None,
+        overrides: tuple[str, ...]) -> None:
+    """The "+ SFT" baseline: the expert's correct solutions -> LoRA SFT -> merge."""
+    from evalkit.training.lightr.sft import run_sft_baseline
+    from evalkit.training.lightr.sft_recipe import load_sft_recipe
+
+    extra = [f"limit={limit}"] if limit is not None else []
+    recipe = load_sft_recipe(recipe_path, [*overrides, *extra])
+    run_sft_baseline(recipe, expert or recipe.expert, output_dir, echo=click.echo)
+    click.echo(f"evaluate: evalkit run --model {output_dir / 'merged'}")

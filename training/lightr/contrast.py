@@ -1,7 +1,8 @@
 """The expert/amateur contrast of a run of steps: KL filter and contrastive soft labels.
 
 For each step (one next-token decision), with pi_E and pi_A over the shared real vocabulary:
-  KL = sum_a pi_E(a) (log pi_E(a) - log pi_A(a)); the step is kept when KL >= beta;
+  KL = sum_a pi_E(a) (log pi_E(a) - log pi_A(a)), over the tokens pi_E gives mass (the expert's
+  processed scores may rule tokens out); the step is kept when KL >= beta;
   plausible set V = {a : pi_E(a) >= alpha * max pi_E};
   soft label v_C = softmax over V of (log pi_E - log pi_A), zero outside V.
 """
@@ -43,7 +44,7 @@ def contrast_steps(
     log_a = torch.log_softmax(amateur_logits[:, :vocab_size].float(), dim=-1)
     p_e = log_e.exp()
     gap = log_e - log_a
-    kl = (p_e * gap).sum(dim=-1)
+    kl = torch.where(p_e > 0, p_e * gap, 0.0).sum(dim=-1)
     plausible = p_e >= alpha * p_e.max(dim=-1, keepdim=True).values
     weights = torch.softmax(gap.masked_fill(~plausible, float("-inf")), dim=-1)
     kept = []

@@ -2,7 +2,8 @@
 
 The Trainer brings the optimiser, schedule, mixed precision, checkpointing and `accelerate
 launch` support; ours is only the loss (soft_labels.py). The adapter and the expert's tokenizer
-are saved to the output folder with lightr_finetune.json (settings, data, loss log).
+are saved to the output folder with lightr_finetune.json (settings, data, loss log). Before
+anything loads, the expert is checked against the model that sampled the steps (sampling.json).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -17,16 +19,15 @@ from typing import Any
 import torch
 from peft import LoraConfig, get_peft_model
 from transformers import AutoModelForCausalLM, AutoTokenizer, Trainer, TrainingArguments
-from transformers.trainer_utils import get_last_checkpoint
 
 from evalkit.errors import EvalkitError
-from evalkit.generation.models import resolve_model
+from evalkit.generation.models import ModelRef, resolve_model
+from evalkit.training.checkpoints import CHECKPOINT_SETTINGS, resumable_checkpoint
 from evalkit.training.lightr.recipe import LoraSettings, Recipe
 from evalkit.training.lightr.soft_labels import LeftPadCollator, SoftLabelSteps, soft_label_loss
-from evalkit.training.lightr.vocab import real_vocab_size
+from evalkit.training.lightr.vocab import label_vocab_size
 
 SUMMARY_FILE = "lightr_finetune.json"
-CHECKPOINT_SETTINGS = "settings.json"  # beside the Trainer's checkpoints: what they were made with
 
 
 class SoftLabelKLTrainer(Trainer):
@@ -51,8 +52,43 @@ def lora_model(model: Any, settings: LoraSettings) -> Any:
     return get_peft_model(model, config)
 
 
-def checkpoint_settings(expert: dict[str, Any], samples: Path, recipe: Recipe) -> dict[str, Any]:
-    """What a Trainer checkpoint depends on: the expert, the data and the LoRA/train settings."""
+def _named(model: dict[str, Any]) -> str:
+    revision = model.get("revision")
+    return f"{model['source']}@{revision}" if revision else str(model["source"])
+
+
+def check_sampling_expert(expert: ModelRef, samples: Path, required: bool) -> str:
+    """One line naming the expert to fine-tune and the one that sampled `samples`.
+
+    The models are the same when their revisions agree (or, where the sampling record has no
+    revision, their sources). A different expert is an error unless `required` is false.
+    """
+    record = samples.parent / "sampling.json"
+    if not record.is_file():
+        if required:
+            raise EvalkitError(
+                f"{record} is missing, so the expert that sampled {samples} is unknown: point "
+                "--samples at a folder written by `lightr sample` or `lightr import`"
+            )
+        return f"expert check: fine-tuning {_named(expert.to_json())}; sampling expert unknown"
+    sampled = json.loads(record.read_text())["models"]["expert"]
+    mine = expert.to_json()
+    same = (mine["revision"] == sampled["revision"] if sampled.get("revision")
+            else mine["source"] == sampled["source"])
+    line = (f"expert check: fine-tuning {_named(mine)}, steps sampled by {_named(sampled)}: "
+            f"{'same model' if same else 'DIFFERENT models'}")
+    if not same and required:
+        raise EvalkitError(
+            f"{line}; LightReasoner fine-tunes the expert that sampled the steps (README "
+            f"caveat): pass --expert {sampled['source']}, or set "
+            "train.require_sampling_expert=false"
+        )
+    return line
+
+
+def checkpoint_settings(expert: dict[str, Any], samples: Path, recipe: Any) -> dict[str, Any]:
+    """What a Trainer checkpoint depends on: the expert, the data and the LoRA/train settings
+    (`recipe`: a LightReasoner or an SFT baseline recipe)."""
     return {
         "expert": expert,
         "samples_sha256": hashlib.sha256(samples.read_bytes()).hexdigest(),
@@ -61,27 +97,8 @@ def checkpoint_settings(expert: dict[str, Any], samples: Path, recipe: Recipe) -
     }
 
 
-def resumable_checkpoint(checkpoints: Path, settings: dict[str, Any]) -> str | None:
-    """The last checkpoint to resume from, if it was made with `settings`.
-
-    Checkpoints made with other settings are an error, not silently continued: the adapter
-    would mix two trainings.
-    """
-    last = get_last_checkpoint(str(checkpoints)) if checkpoints.is_dir() else None
-    if last is None:
-        return None
-    recorded_file = checkpoints / CHECKPOINT_SETTINGS
-    recorded = json.loads(recorded_file.read_text()) if recorded_file.is_file() else {}
-    if recorded != settings:
-        changed = sorted(k for k in settings if recorded.get(k) != settings[k]) or ["unknown"]
-        raise EvalkitError(
-            f"{checkpoints} holds checkpoints made with other settings ({', '.join(changed)} "
-            "differ); delete that folder to train afresh, or pass another --output-dir"
-        )
-    return last
-
-
-def run_finetune(recipe: Recipe, expert: str, samples: Path, output_dir: Path) -> dict[str, Any]:
+def run_finetune(recipe: Recipe, expert: str, samples: Path, output_dir: Path,
+                 echo: Callable[[str], None] = print) -> dict[str, Any]:
     """Train the LoRA adapter on `samples` (samples.jsonl) and save it to `output_dir`.
 
     A rerun after a kill resumes from the last checkpoint made with the same settings.
@@ -89,11 +106,14 @@ def run_finetune(recipe: Recipe, expert: str, samples: Path, output_dir: Path) -
     started = time.time()
     settings = recipe.train
     ref = resolve_model(expert)
+    check = check_sampling_expert(ref, samples, settings.require_sampling_expert)
+    echo(check)
     checkpoints = output_dir / "checkpoints"
     made_with = checkpoint_settings(ref.to_json(), samples, recipe)
     last = resumable_checkpoint(checkpoints, made_with)
     tokenizer = AutoTokenizer.from_pretrained(ref.path)
-    dataset = SoftLabelSteps(samples, settings.max_length)
+    vocab_size = label_vocab_size(tokenizer, settings.label_vocab)
+    dataset = SoftLabelSteps(samples, settings.max_length, vocab_size)
     dtype = torch.bfloat16 if settings.bf16 else torch.float32
     model = lora_model(AutoModelForCausalLM.from_pretrained(ref.path, dtype=dtype), recipe.lora)
     pad_id = tokenizer.pad_token_id
@@ -116,7 +136,7 @@ def run_finetune(recipe: Recipe, expert: str, samples: Path, output_dir: Path) -
     )
     trainer = SoftLabelKLTrainer(
         model=model, args=args, train_dataset=dataset, data_collator=LeftPadCollator(pad_id),
-        processing_class=tokenizer, vocab_size=real_vocab_size(tokenizer),
+        processing_class=tokenizer, vocab_size=vocab_size,
     )
     checkpoints.mkdir(parents=True, exist_ok=True)
     (checkpoints / CHECKPOINT_SETTINGS).write_text(json.dumps(made_with, indent=1))
@@ -124,8 +144,10 @@ def run_finetune(recipe: Recipe, expert: str, samples: Path, output_dir: Path) -
     trainer.save_model(str(output_dir))
     summary = {
         "expert": ref.to_json(),
+        "expert_check": check,
         "samples": str(samples),
         "examples": len(dataset),
+        "label_vocab": {"rule": settings.label_vocab, "ids": vocab_size},
         "lora": asdict(recipe.lora),
         "train": asdict(settings),
         "resumed_from": last,

@@ -1,7 +1,8 @@
 """The LightReasoner recipe: a YAML file of published settings, read into typed records.
 
 `--set section.key=value` overrides (YAML-parsed values) let tests and experiments change any
-setting without editing the file; unknown or missing keys are errors, never silently ignored.
+setting without editing the file; unknown or missing keys are errors, never silently ignored
+(training/recipe_yaml.py).
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from evalkit.errors import EvalkitError
+from evalkit.training.decontaminate import DecontaminationSettings
+from evalkit.training.recipe_yaml import load_sections
 
 DEFAULT_RECIPE = Path(__file__).resolve().parent.parent / "recipes" / "lightreasoner.yaml"
 
@@ -32,6 +33,19 @@ class SamplingSettings:
     seed: int
     batch_size: int  # questions per generation and scoring batch
     dtype: str
+    # expert: the expert's generation_config.json decides the rollout decoding (upstream);
+    # recipe: temperature and top_p above
+    rollout: str = "expert"
+    # processed: the expert's distribution is softmax of the logits after the rollout's
+    # temperature / top-k / top-p (upstream: generate's output_scores); raw: of the logits
+    expert_scores: str = "processed"
+    first_step: int = 1  # completion tokens before this one are never candidates (upstream: 1)
+
+    def __post_init__(self) -> None:
+        _choice("sampling.rollout", self.rollout, ("expert", "recipe"))
+        _choice("sampling.expert_scores", self.expert_scores, ("processed", "raw"))
+        if self.first_step < 0:
+            raise EvalkitError("sampling.first_step must be 0 or more")
 
 
 @dataclass(frozen=True)
@@ -53,6 +67,30 @@ class TrainSettings:
     logging_steps: int
     save_steps: int
     seed: int
+    # tokenizer_vocab_size: the loss's softmax and soft labels cover ids below
+    # tokenizer.vocab_size, added tokens such as <|im_end|> left out (upstream);
+    # all_real_tokens: every id the tokenizer has
+    label_vocab: str = "tokenizer_vocab_size"
+    require_sampling_expert: bool = True  # fine-tune only the model that sampled the steps
+
+    def __post_init__(self) -> None:
+        _choice("train.label_vocab", self.label_vocab, LABEL_VOCABS)
+
+
+LABEL_VOCABS = ("tokenizer_vocab_size", "all_real_tokens")
+
+
+def _choice(key: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise EvalkitError(f"recipe {key} must be one of {', '.join(choices)}, got {value!r}")
+
+
+@dataclass(frozen=True)
+class ReleasedSamples:
+    """LightReasoner's pre-collected samples: one zip archive, one JSONL member per expert."""
+
+    archive: str  # URL (or local path) of LR_samples.zip at a pinned commit
+    sets: dict[str, dict[str, str]]  # name -> {member: glob inside the zip, expert: Hub id}
 
 
 @dataclass(frozen=True)
@@ -73,6 +111,8 @@ class Recipe:
     train: TrainSettings
     merge: MergeSettings
     sources: dict[str, str]
+    decontamination: DecontaminationSettings = DecontaminationSettings()
+    released_samples: ReleasedSamples | None = None
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -83,56 +123,11 @@ _SECTIONS = {
     "lora": LoraSettings,
     "train": TrainSettings,
     "merge": MergeSettings,
+    "decontamination": DecontaminationSettings,
+    "released_samples": ReleasedSamples,
 }
 
 
 def load_recipe(path: Path | None = None, overrides: Iterable[str] = ()) -> Recipe:
     """Read a recipe YAML (default: the bundled one) and apply `section.key=value` overrides."""
-    path = path or DEFAULT_RECIPE
-    try:
-        data = yaml.safe_load(Path(path).read_text())
-    except OSError as err:
-        raise EvalkitError(f"cannot read recipe {path} ({err.strerror}): check --recipe") from err
-    if not isinstance(data, dict):
-        raise EvalkitError(f"recipe {path} is not a YAML mapping")
-    for item in overrides:
-        _apply_override(data, item)
-    return _build(data, path)
-
-
-def _apply_override(data: dict[str, Any], item: str) -> None:
-    key, sep, raw = item.partition("=")
-    if not sep or not key:
-        raise EvalkitError(
-            f"--set expects section.key=value (e.g. sampling.beta=0.5), got {item!r}"
-        )
-    *parents, leaf = key.strip().split(".")
-    node = data
-    for part in parents:
-        node = node.get(part) if isinstance(node, dict) else None
-        if not isinstance(node, dict):
-            raise EvalkitError(f"--set {item!r}: no recipe section {part!r}")
-    if leaf not in node:
-        raise EvalkitError(f"--set {item!r}: the recipe has no setting {key!r}")
-    node[leaf] = yaml.safe_load(raw)
-
-
-def _build(data: dict[str, Any], path: Path) -> Recipe:
-    fields = {f.name for f in dataclasses.fields(Recipe)}
-    _check_keys(data, fields, str(path))
-    values = dict(data)
-    for section, cls in _SECTIONS.items():
-        if not isinstance(values[section], dict):
-            raise EvalkitError(f"recipe {path}: {section} must be a mapping")
-        _check_keys(values[section], {f.name for f in dataclasses.fields(cls)}, f"{path}:{section}")
-        values[section] = cls(**values[section])
-    return Recipe(**values)
-
-
-def _check_keys(data: dict[str, Any], expected: set[str], where: str) -> None:
-    unknown, missing = set(data) - expected, expected - set(data)
-    if unknown or missing:
-        raise EvalkitError(
-            f"recipe {where}: unknown keys {sorted(unknown)}, missing keys {sorted(missing)}; "
-            "compare with training/recipes/lightreasoner.yaml"
-        )
+    return load_sections(path or DEFAULT_RECIPE, overrides, Recipe, _SECTIONS)

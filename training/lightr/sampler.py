@@ -1,8 +1,11 @@
 """`lightr sample`: expert rollouts -> one-pass expert/amateur scoring -> kept steps on disk.
 
-Per batch of questions: the expert generates through the hf Engine (rollouts.jsonl, a
-SampleStore, so a rerun never regenerates), both models score the whole batch in one forward
-pass each, and the kept steps are fsync'd before the batch counts as done (step_store.py).
+Before any model loads, the questions (and their gold solutions) are checked against the
+evaluation tasks (decontamination.json; the recipe's decontamination.on_overlap decides).
+Per batch of questions: the expert generates its rollouts (rollout.py: its own generation
+config by default; rollouts.jsonl, a SampleStore, so a rerun never regenerates), both models
+score the whole batch in one forward pass each, and the kept steps are fsync'd before the batch
+counts as done (step_store.py). Completion tokens before sampling.first_step are never kept.
 A rerun of the same command resumes; a rerun with other settings in the same folder is refused.
 """
 
@@ -18,18 +21,27 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from evalkit.errors import EvalkitError
-from evalkit.generation.engines import GenerationRequest, SamplingConfig, sample_seed
+from evalkit.generation.engines import GenerationRequest, sample_seed
 from evalkit.generation.models import ModelRef, resolve_model
 from evalkit.generation.prompts import Prompter, PromptPreset, RenderedPrompt
 from evalkit.records import Problem, SampleRecord
 from evalkit.runfolder.store import SampleStore
 from evalkit.tasks import get_task
+from evalkit.training.decontaminate import guard_pool
 from evalkit.training.lightr.contrast import ContrastStep
 from evalkit.training.lightr.recipe import Recipe
+from evalkit.training.lightr.rollout import (
+    RolloutSampling,
+    expert_sampling,
+    generate_rollouts,
+    recipe_sampling,
+)
 from evalkit.training.lightr.scoring import ContrastScorer, ScoringInput
 from evalkit.training.lightr.step_store import QuestionSteps, StepSampleStore
+from evalkit.training.pool import task_pool
 
 META_FILE = "sampling.json"
+DECONTAMINATION_FILE = "decontamination.json"
 
 
 def lightr_preset(system_prompt: str) -> PromptPreset:
@@ -47,6 +59,7 @@ def _run_key(recipe: Recipe, expert: ModelRef, amateur: ModelRef) -> dict[str, A
         "task": recipe.task,
         "split": recipe.split,
         "sampling": settings,
+        "decontamination": asdict(recipe.decontamination),
     }
 
 
@@ -99,8 +112,10 @@ class LightRSampler:
             "rule": "identical token->id maps required; softmax over the shared real ids, "
                     "padded embedding rows dropped",
         }
+        self.rollout = rollout_sampling(recipe, self.expert_ref)
+        warp = self.rollout.warp if settings.expert_scores == "processed" else None
         self.scorer = ContrastScorer(
-            expert_model, self.amateur, self.vocab_size, settings.alpha, settings.beta
+            expert_model, self.amateur, self.vocab_size, settings.alpha, settings.beta, warp
         )
         self.prompter = Prompter(lightr_preset(settings.system_prompt), self.engine.tokenizer)
 
@@ -112,21 +127,19 @@ class LightRSampler:
         prompts = {p.id: self.prompter.render(p.question) for p in problems}
         missing = [p for p in problems if (p.id, 0) not in store]
         if missing:
-            greedy = settings.temperature == 0.0
-            config = SamplingConfig(settings.temperature, 1.0 if greedy else settings.top_p,
-                                    settings.max_new_tokens)
             requests = [
                 GenerationRequest(p.id, 0, sample_seed(settings.seed, p.id, 0), prompts[p.id])
                 for p in missing
             ]
-            self.engine.generate(requests, config, lambda done: store.append(
+            done = generate_rollouts(self.engine, requests, self.rollout, settings.max_new_tokens)
+            store.append(
                 SampleRecord(
                     problem_id=r.problem_id, sample_index=0, seed=r.seed, text=c.text,
                     num_tokens=c.num_tokens, finish_reason=c.finish_reason,
                     prompt_tokens=c.prompt_tokens, token_ids=c.token_ids,
                 )
-                for r, c in done
-            ))
+                for r, c in zip(requests, done, strict=True)
+            )
         return {p.id: (prompts[p.id], store.get(p.id, 0)) for p in problems}
 
     def contrast(self, problems: list[Problem], store: SampleStore) -> list[QuestionSteps]:
@@ -135,10 +148,20 @@ class LightRSampler:
             scoring_input(self.engine.tokenizer, prompt, record)
             for prompt, record in self.rollouts(problems, store).values()
         ]
+        first = self.recipe.sampling.first_step
         return [
-            QuestionSteps(p.id, len(result.kl), [step_record(p.id, seq, s) for s in result.kept])
+            QuestionSteps(p.id, max(len(result.kl) - first, 0),
+                          [step_record(p.id, seq, s) for s in result.kept if s.step >= first])
             for p, seq, result in zip(problems, inputs, self.scorer.score(inputs), strict=True)
         ]
+
+
+def rollout_sampling(recipe: Recipe, expert: ModelRef) -> RolloutSampling:
+    """The expert's rollout decoding: its own generation config, or the recipe's values."""
+    settings = recipe.sampling
+    if settings.rollout == "expert":
+        return expert_sampling(expert.path)
+    return recipe_sampling(settings.temperature, settings.top_p)
 
 
 def run_sampling(
@@ -148,9 +171,13 @@ def run_sampling(
     console = console or Console(stderr=True)
     started = time.time()
     problems = get_task(recipe.task, split=recipe.split).load(limit=recipe.limit)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    dropped = guard_pool(task_pool(recipe.task, recipe.split, recipe.limit),
+                         recipe.decontamination, output_dir / DECONTAMINATION_FILE,
+                         f"{recipe.task}-{recipe.split}")
+    problems = [p for p in problems if p.id not in dropped]
     expert_ref, amateur_ref = resolve_model(expert), resolve_model(amateur)
     key = _run_key(recipe, expert_ref, amateur_ref)
-    output_dir.mkdir(parents=True, exist_ok=True)
     meta_path = output_dir / META_FILE
     if meta_path.exists():
         meta = json.loads(meta_path.read_text())
@@ -170,6 +197,7 @@ def run_sampling(
         with console.status(f"loading expert {expert} and amateur {amateur}"):
             sampler = LightRSampler(recipe, expert_ref, amateur_ref)
         meta["vocab"] = sampler.vocab_info
+        meta["rollout"] = sampler.rollout.to_json()
         meta_path.write_text(json.dumps(meta, indent=1))
         rollouts = SampleStore(output_dir / "rollouts.jsonl")
         size = recipe.sampling.batch_size
@@ -180,6 +208,7 @@ def run_sampling(
                 chunk = pending[start : start + size]
                 steps.append(sampler.contrast(chunk, rollouts))
                 bar.advance(job, len(chunk))
-    meta.update(totals=steps.totals(), last_run_s=round(time.time() - started, 3))
+    meta.update(totals=steps.totals(), last_run_s=round(time.time() - started, 3),
+                decontamination={"file": DECONTAMINATION_FILE, "dropped": sorted(dropped)})
     meta_path.write_text(json.dumps(meta, indent=1))
     return meta

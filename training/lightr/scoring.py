@@ -9,7 +9,7 @@ and only the positions from the earliest step on are projected to logits.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,13 +57,19 @@ def _forward(model: Any, rows: list[list[int]], keep: int) -> torch.Tensor:
 
 
 class ContrastScorer:
-    """Scores expert rollouts with one expert and one amateur forward pass per batch."""
+    """Scores expert rollouts with one expert and one amateur forward pass per batch.
+
+    `expert_warp` turns the expert's logits into the scores its distribution is taken from
+    (the rollout's temperature, top-k and top-p: see rollout.py); by default the raw logits.
+    """
 
     def __init__(
-        self, expert: Any, amateur: Any, vocab_size: int, alpha: float, beta: float
+        self, expert: Any, amateur: Any, vocab_size: int, alpha: float, beta: float,
+        expert_warp: Callable[[torch.Tensor], torch.Tensor] | None = None,
     ) -> None:
         self.expert, self.amateur = expert, amateur
         self.vocab_size, self.alpha, self.beta = vocab_size, alpha, beta
+        self.expert_warp = expert_warp
 
     @torch.inference_mode()
     def score(self, batch: Sequence[ScoringInput]) -> list[SequenceContrast]:
@@ -80,8 +86,11 @@ class ContrastScorer:
         for row, i in enumerate(scored):
             first = len(batch[i].prompt_ids) - 1 - start
             span = slice(first, first + batch[i].num_steps)
+            expert_rows = expert_logits[row, span, : self.vocab_size]
+            if self.expert_warp is not None:
+                expert_rows = self.expert_warp(expert_rows)
             results[i] = contrast_steps(
-                expert_logits[row, span], amateur_logits[row, span],
-                self.vocab_size, self.alpha, self.beta,
+                expert_rows,
+                amateur_logits[row, span], self.vocab_size, self.alpha, self.beta,
             )
         return results

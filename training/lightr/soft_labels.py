@@ -19,17 +19,27 @@ from evalkit.errors import EvalkitError
 
 
 class SoftLabelSteps(torch.utils.data.Dataset):
-    """The kept steps of samples.jsonl: prefix ids (last `max_length`) and the sparse soft label."""
+    """The kept steps of samples.jsonl: prefix ids (last `max_length`) and the sparse soft label.
 
-    def __init__(self, path: Path, max_length: int) -> None:
+    Targets at ids of `vocab_size` or more are left out without renormalising the rest, as the
+    published trainer does (``labels[tid] = weight`` only for ``tid < vocab_size``); a step
+    whose whole label lies there is skipped.
+    """
+
+    def __init__(self, path: Path, max_length: int, vocab_size: int | None = None) -> None:
         self.rows: list[dict[str, list]] = []
         with open(path, encoding="utf-8") as handle:
             for line in handle:
                 record = json.loads(line)
+                pairs = [(t, w) for t, w in zip(record["token_ids"], record["weights"],
+                                                strict=True)
+                         if vocab_size is None or t < vocab_size]
+                if not pairs:
+                    continue
                 self.rows.append({
                     "input_ids": record["prefix_ids"][-max_length:],
-                    "target_ids": record["token_ids"],
-                    "target_weights": record["weights"],
+                    "target_ids": [t for t, _ in pairs],
+                    "target_weights": [w for _, w in pairs],
                 })
         if not self.rows:
             raise EvalkitError(

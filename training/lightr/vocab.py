@@ -21,6 +21,12 @@ def real_vocab_size(tokenizer: Any) -> int:
     return max(tokenizer.get_vocab().values()) + 1
 
 
+def label_vocab_size(tokenizer: Any, rule: str) -> int:
+    """Ids the fine-tuning loss covers: below ``tokenizer.vocab_size`` (the published trainer:
+    added tokens such as <|im_end|> left out) or every real id (``all_real_tokens``)."""
+    return tokenizer.vocab_size if rule == "tokenizer_vocab_size" else real_vocab_size(tokenizer)
+
+
 def shared_vocab_size(
     expert_tokenizer: Any, amateur_tokenizer: Any, expert_logits: int, amateur_logits: int
 ) -> int:
