@@ -88,7 +88,7 @@ def main() -> None:
         sampler = LightRSampler(recipe, expert, resolve_model(amateur_name))
         loaded = time.perf_counter() - loaded
         problems = get_task("gsm8k", split="train").load(limit=args.questions)
-        store = SampleStore(Path(tmp) / "rollouts.jsonl")
+        store = SampleStore(Path(tmp) / "rollouts.jsonl", writable=True)
         rollouts: dict = {}
         gen_s = timed(lambda: rollouts.update(sampler.rollouts(problems, store)))
         tokenizer = sampler.engine.tokenizer

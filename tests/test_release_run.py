@@ -198,9 +198,12 @@ def test_bundled_recipes_load_with_their_training_recipe_and_policy(name, tmp_pa
     policy = tmp_path / "policy.yaml"
     policy.write_text(yaml.safe_dump({"rules": recipe.gate.rules}))
     assert load_policy(policy).rules
-    assert recipe.evaluate.tasks and recipe.publish.repo_id.count("/") == 1
-    if recipe.evaluate.preset is not None:  # the preset filled what the recipe left out
-        assert recipe.evaluate.max_tokens == recipe.evaluate.preset["settings"]["max_tokens"]
+    plan = recipe.evaluate.plan(tmp_path / "model", tmp_path / "evaluate")
+    assert plan.tasks and recipe.publish.repo_id.count("/") == 1
+    if plan.preset is not None:  # the preset filled what the recipe left out
+        given = recipe.evaluate.settings
+        assert plan.settings.max_tokens == given.get("max_tokens",
+                                                     plan.preset["settings"]["max_tokens"])
 
 
 def test_lightr_pipeline_with_a_policy_file_dry_run(hub, tmp_path):

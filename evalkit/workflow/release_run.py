@@ -175,7 +175,7 @@ class ReleaseRun:
     def _train(self) -> dict[str, Any]:
         from evalkit.training import train_checkpoint
 
-        from .card import TRAINING_DATA_FILE
+        from evalkit.release.card import TRAINING_DATA_FILE
 
         checkpoint = train_checkpoint(*self._training_args(), self.root / "train", echo=self.echo)
         copied = export_model(checkpoint, self.model_dir)

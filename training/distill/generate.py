@@ -130,7 +130,7 @@ def generate_solutions(
         job = bar.add_task("teacher solutions", total=total)
         for index, shard in enumerate(shards(problems, teacher.shard_size)):
             for mode in teacher.modes:
-                store = SampleStore(work.solutions(mode, index))
+                store = SampleStore(work.solutions(mode, index), writable=True)
                 samples = [(p, i) for p in shard for i in range(teacher.n)]
                 missing = [(p, i) for p, i in samples if (p.id, i) not in store]
                 bar.advance(job, len(samples) - len(missing))

@@ -199,7 +199,7 @@ def run_sampling(
         meta["vocab"] = sampler.vocab_info
         meta["rollout"] = sampler.rollout.to_json()
         meta_path.write_text(json.dumps(meta, indent=1))
-        rollouts = SampleStore(output_dir / "rollouts.jsonl")
+        rollouts = SampleStore(output_dir / "rollouts.jsonl", writable=True)
         size = recipe.sampling.batch_size
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                       TimeElapsedColumn(), console=console) as bar:

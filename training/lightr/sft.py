@@ -67,7 +67,7 @@ def run_rejection(recipe: SftRecipe, expert: str, output_dir: Path,
         raise EvalkitError(f"{output_dir} holds solutions made with another expert or settings "
                            f"(see {meta_path}): pass a new --output-dir")
     meta_path.write_text(json.dumps({"key": key}, indent=1))
-    store = SampleStore(output_dir / "rollouts.jsonl")
+    store = SampleStore(output_dir / "rollouts.jsonl", writable=True)
     wanted = [(p, i) for p in problems for i in range(settings.samples)]
     missing = [(p, i) for p, i in wanted if (p.id, i) not in store]
     if missing:
