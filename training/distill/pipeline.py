@@ -110,15 +110,15 @@ class Pipeline:
 
     def _vote(self) -> dict[str, Any]:
         from evalkit.grading import Grader
+        from evalkit.runfolder.cache import GradeCache
 
-        from .grade_cache import load_cache, save_cache
         from .vote import DECISIONS, make_ballots, run_votes
 
         settings = self.recipe.vote
         tally = Tally(DECISIONS, total="votes")
-        cache = load_cache(self.work.grade_cache)
+        cache = GradeCache(self.work.grade_cache, writable=True)
         try:
-            with Grader(settings.workers, settings.timeout_s, cache) as judge, \
+            with Grader(settings.workers, settings.timeout_s, cache.entries) as judge, \
                     jsonl_writer(self.work.votes) as write:
                 for problems, solutions in self._shards():
                     ballots = make_ballots(problems, solutions, settings.pool_modes)
@@ -126,14 +126,14 @@ class Pipeline:
                         tally.add(vote.mode, vote.decision)
                         write(vote.to_json())
         finally:  # verdicts so far make a rerun fast, even after an interruption
-            save_cache(self.work.grade_cache, cache)
+            cache.save()
         return tally.to_json()
 
     def _filter(self) -> dict[str, Any]:
         from evalkit.grading import Grader
+        from evalkit.runfolder.cache import GradeCache
 
         from .filter import filter_solutions, filter_tally
-        from .grade_cache import load_cache, save_cache
         from .vote import Vote
 
         settings = self.recipe.filter
@@ -142,16 +142,16 @@ class Pipeline:
             vote = Vote.from_json(row)
             votes[(vote.problem_id, vote.mode)] = vote
         tally = filter_tally()
-        cache = load_cache(self.work.grade_cache)
+        cache = GradeCache(self.work.grade_cache, writable=True)
         try:
-            with Grader(settings.workers, settings.timeout_s, cache) as grader, \
+            with Grader(settings.workers, settings.timeout_s, cache.entries) as grader, \
                     jsonl_writer(self.work.kept) as write:
                 for problems, solutions in self._shards():
                     for row in filter_solutions(problems, solutions, votes, settings, grader,
                                                 tally):
                         write(row)
         finally:
-            save_cache(self.work.grade_cache, cache)
+            cache.save()
         return tally.to_json()
 
     def _split(self) -> dict[str, Any]:
