@@ -173,9 +173,8 @@ class ReleaseRun:
         return self._training
 
     def _train(self) -> dict[str, Any]:
-        from evalkit.training import train_checkpoint
-
         from evalkit.release.card import TRAINING_DATA_FILE
+        from evalkit.training import train_checkpoint
 
         checkpoint = train_checkpoint(*self._training_args(), self.root / "train", echo=self.echo)
         copied = export_model(checkpoint, self.model_dir)
