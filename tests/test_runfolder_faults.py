@@ -358,3 +358,92 @@ class SampleStoreTrim:
         for path in (folder / "samples").glob("*.jsonl"):
             SampleStore(path, writable=True)
         return folder
+
+
+# -- runs against servers: kill -9 mid-generation, two servers into one folder --------------------
+
+def _store_samples(folder: Path) -> dict[tuple[str, int], str]:
+    """Every stored sample's text by key, read as a reader does (a torn last line ignored);
+    fails on a duplicate key."""
+    from evalkit.runfolder.store import SampleStore
+
+    found: dict[tuple[str, int], str] = {}
+    for path in sorted((folder / "samples").glob("*.jsonl")):
+        raw = path.read_bytes()
+        complete = raw[: raw.rfind(b"\n") + 1]
+        keys = [(line["problem_id"], line["sample_index"])
+                for line in map(json.loads, complete.splitlines())]
+        assert len(keys) == len(set(keys)), f"{path} holds a sample twice"
+        found.update({key: record.text for key, record in SampleStore(path).records.items()})
+    return found
+
+
+def _served_run(url: str, out: Path, *extra: str) -> list[str]:
+    return ["run", "--model", "served", "--engine", "openai-chat", "--base-url", url, "--tasks",
+            "gsm8k", "--limit", "12", "--n", "2", "--max-tokens", "16", "--batch-size", "2",
+            "--output-dir", str(out), *extra]
+
+
+def test_run_survives_kill_9_at_random_moments(tmp_path):
+    from fake_openai_server import FakeOpenAIServer
+
+    server = FakeOpenAIServer(served="served")
+    server.delay_s = 0.05
+    try:
+        clean_dir = tmp_path / "clean"
+        seconds = _timed(_served_run(server.url, clean_dir))
+        clean = json.loads((clean_dir / "results.json").read_text())
+        expected = _store_samples(clean_dir)
+        assert len(expected) == 24
+        rng = random.Random(1414)
+        run = tmp_path / "killed"
+        killed = 0
+        for _ in range(12):
+            killed += _kill_at_random(_served_run(server.url, run), seconds, rng) < 0
+            stored = _store_samples(run)  # never a duplicate, never a wrong sample
+            assert all(expected[key] == text for key, text in stored.items())
+        _timed(_served_run(server.url, run))
+        assert _store_samples(run) == expected  # nothing lost, nothing twice, nothing mixed
+        final = json.loads((run / "results.json").read_text())
+        assert final["tasks"]["gsm8k"]["metrics"] == clean["tasks"]["gsm8k"]["metrics"]
+        assert killed >= 8
+    finally:
+        server.stop()
+
+
+def test_two_servers_serving_different_models_never_share_samples(tmp_path):
+    from fake_openai_server import FakeOpenAIServer
+
+    first, second = FakeOpenAIServer(served="model-a"), FakeOpenAIServer(served="model-b")
+    plain_answer = second.answer
+    second.answer = lambda path, body: {  # another model: other texts for the same prompts
+        **plain_answer(path, body),
+        "choices": [{**plain_answer(path, body)["choices"][0],
+                     "message": {"role": "assistant", "content": "I think \\boxed{18}"}}],
+    }
+    out = tmp_path / "run"
+    try:
+        _timed(_served_run(first.url, out))
+        a = json.loads((out / "results.json").read_text())
+        done = subprocess.run([sys.executable, "-m", "evalkit", *_served_run(second.url, out)],
+                              capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        assert "0 stored, 24 to generate" in done.stderr
+        b = json.loads((out / "results.json").read_text())
+        assert len(second.bodies) == 24 and len(list((out / "samples").glob("*.jsonl"))) == 2
+        assert a["tasks"]["gsm8k"]["samples_file"] != b["tasks"]["gsm8k"]["samples_file"]
+        key = json.loads((out / b["tasks"]["gsm8k"]["samples_file"].replace(
+            ".jsonl", ".meta.json")).read_text())
+        assert key["server"]["served_model"] == "model-b"
+        assert "127.0.0.1" in key["server"]["endpoint"]
+        from evalkit.runfolder.store import SampleStore
+
+        texts = {path.name: {r.text for r in SampleStore(path).records.values()}
+                 for path in (out / "samples").glob("*.jsonl")}
+        ours = Path(b["tasks"]["gsm8k"]["samples_file"]).name
+        assert texts[ours] == {"I think \\boxed{18}"}  # model B's samples only
+        assert "I think \\boxed{18}" not in set().union(*(v for k, v in texts.items()
+                                                            if k != ours))
+    finally:
+        first.stop()
+        second.stop()
