@@ -62,14 +62,15 @@ def test_differences_name_each_changed_setting():
 
 
 def test_preset_fills_unset_settings_below_the_command_line_and_records_overrides():
-    plan = make_plan([Layer("command line", {"preset": "reasonlite", "max_tokens": 4096,
+    plan = make_plan([Layer("command line", {"preset": "reasonlite-turbo", "max_tokens": 4096,
                                              "tasks": "gsm8k"})])
     s = plan.settings
     assert s.max_tokens == 4096 and s.n == 16 and s.k == (1, 8) and s.tasks == ("gsm8k",)
     assert (s.temperature, s.top_p, s.prompt) == (0.6, 0.95, "bare")
-    assert plan.sources["n"] == "preset reasonlite" and plan.sources["max_tokens"] == "command line"
+    assert plan.sources["n"] == "preset reasonlite-turbo"
+    assert plan.sources["max_tokens"] == "command line"
     assert plan.preset["overridden"] == {"max_tokens": 4096, "tasks": ["gsm8k"]}
-    assert plan.preset["settings"] == RUN_PRESETS["reasonlite"].settings
+    assert plan.preset["settings"] == RUN_PRESETS["reasonlite-turbo"].settings
     long = make_plan([Layer("command line", {"preset": "reasonlite-long"})]).settings
     assert (long.temperature, long.top_p, long.max_tokens) == (1.0, 0.98, 65536)
     with pytest.raises(EvalkitError, match="unknown preset"):

@@ -25,7 +25,7 @@ def _write(path: Path, filler_words: int) -> int:
 def _import(source: Path, out: Path) -> dict:
     spec = ImportSpec(source, "jsonl", out, task="gsm8k", options=ReadOptions(),
                       grader_workers=0, chunk_size=64)
-    return import_file(spec)
+    return import_file(spec).to_json()
 
 
 def _peak(source: Path, out: Path) -> int:

@@ -82,7 +82,7 @@ class TaskBlock:
     problems: int
     problem_ids: list[str]
     n: int
-    sampling: dict[str, float | int | None]
+    sampling: dict[str, Any]  # temperature, top_p, max_tokens; top_k, min_p, ... when set
     metrics: list[MetricValue]
     status_counts: dict[str, int]
     truncation_rate: float

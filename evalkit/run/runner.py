@@ -79,7 +79,7 @@ class Runner:
         self.engine_load_s = 0.0
         self.generate_s = 0.0
         self.generated = 0
-        self._note: StatusCallback = lambda text: None  # the generating bar's status, if any
+        self._note: StatusCallback = self._print_note  # the generating bar's, while it runs
 
     def run(self) -> Results:
         plan = self.plan
@@ -135,6 +135,11 @@ class Runner:
             return published_block(results, where.get("board"), where.get("row"),
                                    where.get("variant"))
         return published_block(results)
+
+    def _print_note(self, text: str | None) -> None:
+        """An engine's status (a retry and its cause) while no progress bar shows it."""
+        if text:
+            self.console.print(f"[dim]{escape(text)}[/]", highlight=False)
 
     def _say(self, lines: list[str]) -> None:
         for line in lines:
@@ -247,6 +252,7 @@ class Runner:
                     for p, i in missing
                 ]
                 engine.generate(requests, sampling, on_batch)
+        self._note = self._print_note
         # Engine start-up inside this call is model load, not generation.
         self.generate_s += time.time() - started - (self.engine_load_s - load_before)
 
