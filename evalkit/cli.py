@@ -101,7 +101,8 @@ for command in (compare, plan, gate, card, publish, leaderboard, release, train,
 @click.option("--prompt", type=click.Choice(list(PRESETS)), default="boxed", show_default=True)
 @click.option("--engine", default="auto", show_default=True,
               help="auto, hf, vllm, openai (completions endpoint) or openai-chat (chat endpoint); "
-                   "auto is vllm with a GPU and vLLM installed, else hf. See docs/engines.md.")
+                   "auto is vllm where vLLM is installed and can run (the CPU build too), "
+                   "else hf. See docs/engines.md.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True)
 @click.option(
     "--dtype",
@@ -116,9 +117,15 @@ for command in (compare, plan, gate, card, publish, leaderboard, release, train,
 @click.option("--tensor-parallel-size", type=click.IntRange(min=1), default=1, show_default=True,
               help="vllm: GPUs per engine.")
 @click.option("--max-model-len", type=click.IntRange(min=1), default=None,
-              help="vllm: context length (default: the model's); prompt + max tokens must fit.")
+              help="vllm: context length (default: longest prompt + max tokens, rounded up).")
 @click.option("--gpu-memory-utilization", type=click.FloatRange(0.0, 1.0, min_open=True),
-              default=0.9, show_default=True, help="vllm: share of GPU memory it may take.")
+              default=0.9, show_default=True,
+              help="vllm: the most of each GPU it may take (it takes what the work needs).")
+@click.option("--kv-cache-gb", type=click.FloatRange(min=0.0, min_open=True), default=None,
+              help="vllm: KV cache size in GiB (default: sized from the work and the free "
+                   "memory; see docs/engines.md).")
+@click.option("--max-num-seqs", type=click.IntRange(min=1), default=None,
+              help="vllm: sequences in flight at most (default: 256, fewer if memory is short).")
 @click.option("--data-parallel", type=click.IntRange(min=1), default=1, show_default=True,
               help="Engine processes (one per --tensor-parallel-size GPUs), sharing problems.")
 @click.option("--preset", default=None,
@@ -162,6 +169,8 @@ def run(
     tensor_parallel_size: int,
     max_model_len: int | None,
     gpu_memory_utilization: float,
+    kv_cache_gb: float | None,
+    max_num_seqs: int | None,
     data_parallel: int,
     preset: str | None,
     grader_workers: int,
@@ -215,7 +224,7 @@ def run(
         engine_options=EngineOptions(
             tensor_parallel_size=tensor_parallel_size, max_model_len=max_model_len,
             gpu_memory_utilization=gpu_memory_utilization, base_url=base_url,
-            api_key_env=api_key_env,
+            api_key_env=api_key_env, kv_cache_gb=kv_cache_gb, max_num_seqs=max_num_seqs,
         ),
         data_parallel=data_parallel,
         preset=preset_record,

@@ -19,6 +19,7 @@ from evalkit.engines import (
     EngineOptions,
     GenerationRequest,
     SamplingConfig,
+    choose_engine,
     create_engine,
     resolve_engine_name,
     sample_seed,
@@ -120,7 +121,10 @@ class Runner:
         ks = spec.resolved_ks()
         tasks = [get_task(name) for name in spec.tasks]
         get_preset(spec.prompt)
-        engine_name = resolve_engine_name(spec.engine)
+        choice = choose_engine(spec.engine)
+        engine_name = choice.name
+        if spec.engine == "auto":
+            self.console.print(f"engine: {choice.name} ({choice.reason})", highlight=False)
         if spec.data_parallel > 1 and engine_name in SERVER_ENGINES:
             raise EvalkitError(
                 "--data-parallel is for in-process engines: a server engine scales with "
@@ -274,6 +278,7 @@ class Runner:
                     )
                     for p, i in missing
                 ]
+                self._prepare(engine, requests, sampling)
                 engine.generate(requests, sampling, on_batch)
         # Engine start-up inside this call is model load, not generation.
         self.generate_s += time.time() - started - (self.engine_load_s - load_before)
@@ -291,6 +296,13 @@ class Runner:
         if report.engine_info:
             self.engine_info = report.engine_info[min(report.engine_info)]
         self.engine_load_s += report.load_s
+
+    def _prepare(self, engine: Engine, requests: list, sampling: SamplingConfig) -> None:
+        """Let the engine size itself for this work (vllm loads here): counted as load time."""
+        started = time.time()
+        engine.prepare(requests, sampling)
+        self.engine_load_s += time.time() - started
+        self.engine_info = engine.info()
 
     def _engine(self) -> Engine:
         if self.engine is None:
