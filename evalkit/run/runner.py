@@ -251,6 +251,7 @@ class Runner:
                                       prompter.render(p.question))
                     for p, i in missing
                 ]
+                self._prepare(engine, requests, sampling)
                 engine.generate(requests, sampling, on_batch)
         self._note = self._print_note
         # Engine start-up inside this call is model load, not generation.
@@ -268,6 +269,13 @@ class Runner:
         if report.engine_info:
             self.engine_info = report.engine_info[min(report.engine_info)]
         self.engine_load_s += report.load_s
+
+    def _prepare(self, engine: Engine, requests: list, sampling: SamplingConfig) -> None:
+        """Let the engine size itself for this work (vllm loads here): counted as load time."""
+        started = time.time()
+        engine.prepare(requests, sampling)
+        self.engine_load_s += time.time() - started
+        self.engine_info = engine.info()
 
     def _engine(self) -> Engine:
         if self.engine is None:

@@ -64,6 +64,10 @@ class RunSettings:
     max_model_len: int | None = field(default=None,
                                       metadata=_num(1, 10_000_000, integer=True, optional=True))
     gpu_memory_utilization: float = field(default=0.9, metadata=_num(0, 1, low_open=True))
+    kv_cache_gb: float | None = field(default=None,
+                                      metadata=_num(0, 100_000, low_open=True, optional=True))
+    max_num_seqs: int | None = field(default=None,
+                                     metadata=_num(1, 1_000_000, integer=True, optional=True))
     data_parallel: int = field(default=1, metadata=_num(1, 1024, integer=True))
     preset: str | None = None
     grader_workers: int = field(default=1, metadata=_num(1, 256, integer=True))

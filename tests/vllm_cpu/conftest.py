@@ -32,8 +32,9 @@ def vllm_installed() -> bool:
 if not vllm_installed():  # collected by the main venv's pytest: run through the wrapper instead
     collect_ignore_glob = ["test_*.py"]
 
-# 1 GiB of KV cache is plenty for SmolLM2-135M at these lengths and keeps the tests light.
-os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
+# The in-process vllm engine sizes its own KV cache from the work (that is under test); the
+# `vllm serve` of these tests gets 1 GiB, plenty for SmolLM2-135M at these lengths.
+SERVER_KV_CACHE_GIB = "1"
 MAX_MODEL_LEN = 1024
 SERVER_START_S = 900
 # `vllm serve` itself: vllm-cpu's `vllm` script looks up the version of a package named "vllm"
@@ -80,6 +81,7 @@ class VLLMServer:
                  "--dtype", "float32", "--max-model-len", str(MAX_MODEL_LEN), "--enforce-eager",
                  "--seed", "0", "--disable-log-stats"],
                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                env={**os.environ, "VLLM_CPU_KVCACHE_SPACE": SERVER_KV_CACHE_GIB},
             )
         deadline = time.time() + SERVER_START_S
         while time.time() < deadline:

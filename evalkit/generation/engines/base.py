@@ -61,6 +61,10 @@ class Engine(Protocol):
     name: str
     tokenizer: Any  # a transformers tokenizer: prompts are rendered with its chat template
 
+    def prepare(self, requests: Sequence[GenerationRequest], sampling: SamplingConfig) -> None:
+        """Get ready for this work before `generate` (vllm sizes its memory and loads here);
+        `generate` prepares by itself when it was not called."""
+
     def generate(
         self,
         requests: Sequence[GenerationRequest],

@@ -101,6 +101,9 @@ class HFEngine:
             "batching": "static, left-padded, sorted by prompt length",
         }
 
+    def prepare(self, requests: Sequence[GenerationRequest], sampling: SamplingConfig) -> None:
+        """Nothing to size: the model is loaded and batches are --batch-size."""
+
     def generate(
         self,
         requests: Sequence[GenerationRequest],

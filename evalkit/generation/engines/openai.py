@@ -161,6 +161,9 @@ class OpenAIEngine:
             "batching": "one request per sample (n=1, per-sample seed); server batches",
         }
 
+    def prepare(self, requests: Sequence[GenerationRequest], sampling: SamplingConfig) -> None:
+        """Nothing to size: the server owns the model and its memory."""
+
     def _path(self) -> str:
         return "chat/completions" if self.api == "chat" else "completions"
 

