@@ -191,10 +191,9 @@ def _settings(run: Run) -> str:
         f"## Evaluation settings ({run.folder.name})", "",
         f"- model: `{model.source}` at revision `{model.revision}`",
         f"- engine: {r.engine.get('name')}" + (f" ({engine})" if engine else ""),
-        f"- prompt: preset `{prompt['preset']}`"
-        + (" through the model's chat template" if prompt["chat_template"] else " (raw text)")
-        + f"; system prompt: {json.dumps(prompt['system']) if prompt['system'] else 'none'}"
-        + f"; user template: {json.dumps(prompt['user_template'])}",
+        f"- prompt: preset `{prompt.preset}`" + _template_words(prompt.chat_template)
+        + f"; system prompt: {json.dumps(prompt.system) if prompt.system else 'none'}"
+        + f"; user template: {json.dumps(prompt.user_template)}",
         f"- sampling: n={sampling.n}, k={sampling.k}, temperature={sampling.temperature}, "
         f"top_p={sampling.top_p}, seed={sampling.seed}",
         f"- grader: {grader.get('name')} {grader.get('grader_version')} "
@@ -241,15 +240,21 @@ def _recipe(path: Path | None) -> str:
     return f"## Training recipe\n\nFrom `{path.name}`:\n\n```yaml\n{text}\n```"
 
 
+def _template_words(chat_template: bool | str | None) -> str:
+    if chat_template == "chatml":
+        return " in ChatML written out"
+    return " through the model's chat template" if chat_template else " (raw text)"
+
+
 def _usage(model_name: str, results: Results) -> str:
-    if results.model.kind == "import":  # made by another tool: its prompt is unknown
-        return ""
     prompt, sampling = results.prompt, results.sampling
+    if results.model.kind == "import" or prompt.user_template is None:
+        return ""  # made by another tool: its prompt is unknown
     budget = next(iter(results.tasks.values())).sampling.get("max_tokens")
-    user = json.dumps(prompt["user_template"].replace("{question}", "What is 7 * 8?"))
-    if prompt["chat_template"]:
-        system = (f'{{"role": "system", "content": {json.dumps(prompt["system"])}}}, '
-                  if prompt["system"] else "")
+    user = json.dumps(prompt.user_template.replace("{question}", "What is 7 * 8?"))
+    if prompt.chat_template:
+        system = (f'{{"role": "system", "content": {json.dumps(prompt.system)}}}, '
+                  if prompt.system else "")
         encode = f"""messages = [{system}{{"role": "user", "content": {user}}}]
 inputs = tokenizer.apply_chat_template(
     messages, add_generation_prompt=True, return_tensors="pt"

@@ -31,7 +31,7 @@ from evalkit.records import Problem, SampleRecord
 from evalkit.reports.table import to_markdown
 from evalkit.results.agreement import Agreement, tally
 from evalkit.results.build import TaskFacts, results_document, task_block
-from evalkit.results.schema import ModelInfo, Results, RunSampling, TaskBlock
+from evalkit.results.schema import ModelInfo, PromptInfo, Results, RunSampling, TaskBlock
 from evalkit.run.plan import resolve_ks
 from evalkit.runfolder.folder import RunFolder
 from evalkit.runfolder.grades import ExternalLabel, GradeRow
@@ -281,12 +281,12 @@ def _results(
             source=source, producer=adapter.producer, file_sha256=source_sha,
         ),
         engine={"name": "import", "format": adapter.name},
-        prompt={
-            "preset": "external",
-            "chat_template": settings.get("chat_template"),
-            "system": settings.get("system_prompt"),
-            "user_template": settings.get("prompt_template", "{question}"),
-        },
+        prompt=PromptInfo(
+            preset="external",
+            chat_template=_text_or_flag(settings.get("chat_template")),
+            system=_text_or_none(settings.get("system_prompt")),
+            user_template=_text_or_none(settings.get("prompt_template", "{question}")),
+        ),
         sampling=RunSampling(
             n=block.n, k=ks, seed=None, seed_rule=None,
             temperature=settings.get("temperature"), top_p=settings.get("top_p"),
@@ -327,6 +327,14 @@ def _digest(spec: ImportSpec, source_sha: str) -> str:
     """What the sample store's name depends on: the file and how it was read."""
     key = {"file": source_sha, "format": spec.format, "options": asdict(spec.options)}
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def _text_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _text_or_flag(value: Any) -> bool | str | None:
+    return value if isinstance(value, bool | str) else None
 
 
 def _check_output_dir(folder: RunFolder) -> None:

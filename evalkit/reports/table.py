@@ -89,7 +89,7 @@ def to_markdown(results: Results) -> str:
         f"# evalkit results: {model.name}",
         "",
         f"- model revision: `{model.revision}`",
-        f"- engine: {results.engine.get('name')}; prompt: {results.prompt.get('preset')}",
+        f"- engine: {results.engine.get('name')}; prompt: {results.prompt.preset}",
         f"- sampling: n={sampling.n}, temperature={sampling.temperature}, "
         f"top_p={sampling.top_p}, seed={sampling.seed}",
         f"- grader: {results.grader.get('name')} {results.grader.get('grader_version')}",

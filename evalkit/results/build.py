@@ -12,6 +12,7 @@ from evalkit.results.agreement import Agreement
 from evalkit.results.schema import (
     SCHEMA_VERSION,
     ModelInfo,
+    PromptInfo,
     Results,
     RunSampling,
     TaskBlock,
@@ -49,7 +50,7 @@ def task_block(
 
 
 def results_document(
-    model: ModelInfo, engine: dict[str, Any], prompt: dict[str, Any], sampling: RunSampling,
+    model: ModelInfo, engine: dict[str, Any], prompt: PromptInfo, sampling: RunSampling,
     grader: dict[str, Any], tasks: dict[str, TaskBlock], timings: dict[str, float],
     **blocks: Any,
 ) -> Results:

@@ -58,6 +58,20 @@ class ModelInfo:
 
 
 @dataclass(frozen=True)
+class PromptInfo:
+    """How problems became prompts: the preset, whether a chat template was applied (true: the
+    model's own; "chatml": ChatML written out), and the texts."""
+
+    preset: str
+    chat_template: bool | str | None = None
+    system: str | None = None
+    user_template: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
 class RunSampling:
     """The sampling settings shared by the run's tasks (per-task values are in each task)."""
 
@@ -109,7 +123,7 @@ class Results:
     created: str
     model: ModelInfo
     engine: dict[str, Any]
-    prompt: dict[str, Any]
+    prompt: PromptInfo
     sampling: RunSampling
     grader: dict[str, Any]
     versions: dict[str, str]

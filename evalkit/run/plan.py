@@ -54,6 +54,14 @@ class RunPlan:
     preset: dict[str, Any] | None  # the preset record for results.json
     profile: ModelProfile | None = None  # the published evaluation in use, if any
 
+    def prompt_record(self) -> dict[str, Any]:
+        """The prompt as results.json and the store key record it: the preset, and ChatML in
+        place of the model's template when it is written out."""
+        record = self.prompt.to_json()
+        if self.settings.chat_template == "chatml" and self.prompt.chat:
+            record["chat_template"] = "chatml"
+        return record
+
     def source(self, name: str) -> str:
         """Where a setting came from; a profile's value names its published source."""
         where = self.sources.get(name, "default")
@@ -80,7 +88,8 @@ class RunPlan:
         return profile_line(self.profile, self.settings, self.sources)
 
     def describe(self) -> list[str]:
-        """The plan in plain lines, each setting with where it came from."""
+        """The plan in plain lines, each setting with where it came from (the task data is read
+        and checked on the way)."""
         s = self
         lines = [
             *([line] if (line := s.profile_line()) else []),
@@ -106,8 +115,9 @@ class RunPlan:
         for tp in s.tasks:
             budgets = f", budgets {','.join(map(str, tp.budgets))}" if tp.budgets else ""
             where = s.source("max_tokens") if "max_tokens" in s.sources else "the task's default"
-            lines.append(f"task {tp.task.name}: max tokens {tp.sampling.max_tokens} "
-                         f"({where}){budgets}")
+            problems = len(tp.task.load(limit=s.settings.limit))  # reads and checks the data
+            lines.append(f"task {tp.task.name}: {problems} problems, max tokens "
+                         f"{tp.sampling.max_tokens} ({where}){budgets}")
         lines.append(f"output: {s.output_dir}")
         return lines
 

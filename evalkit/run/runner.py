@@ -33,7 +33,7 @@ from evalkit.grading import Grader
 from evalkit.records import SampleRecord
 from evalkit.reports.table import to_markdown
 from evalkit.results.build import SEED_RULE, TaskFacts, results_document, task_block
-from evalkit.results.schema import ModelInfo, Results, RunSampling, TaskBlock
+from evalkit.results.schema import ModelInfo, PromptInfo, Results, RunSampling, TaskBlock
 from evalkit.run.plan import RunPlan, TaskPlan
 from evalkit.runfolder.folder import RunFolder
 from evalkit.runfolder.store import SampleStore
@@ -49,7 +49,7 @@ def store_key(plan: RunPlan, ref: ModelRef, task_plan: TaskPlan,
     key = {
         "model": {"source": ref.source, "revision": ref.revision},
         "task": {"name": task_plan.task.name, "sha256": task_plan.task.sha256()},
-        "prompt": plan.prompt.to_json(),
+        "prompt": plan.prompt_record(),
         "sampling": task_plan.sampling.to_json(),
         "seed": plan.settings.seed,
         "engine": plan.engine,
@@ -104,7 +104,7 @@ class Runner:
             results = results_document(
                 model=ModelInfo(**ref.to_json()),
                 engine=self.engine_info or (previous.engine if kept else {"name": plan.engine}),
-                prompt=plan.prompt.to_json(),
+                prompt=PromptInfo(**plan.prompt_record()),
                 sampling=RunSampling(
                     n=plan.settings.n, k=list(plan.ks), seed=plan.settings.seed,
                     seed_rule=SEED_RULE, temperature=plan.temperature, top_p=plan.top_p,
