@@ -26,7 +26,9 @@ from evalkit.generation.engines import (
     create_engine,
 )
 from evalkit.generation.engines import openai as openai_engine
+from evalkit.generation.engines.base import cut_at_stop
 from evalkit.generation.prompts import PRESETS, Prompter
+from evalkit.records import Completion
 from evalkit.run.plan import RunPlan, plan_from
 from evalkit.run.runner import Runner
 
@@ -88,6 +90,27 @@ def test_greedy_sends_temperature_zero_and_top_p_one(server, tiny_model):
     prompter = Prompter(PRESETS["boxed"], engine.tokenizer)
     _collect(engine, _requests(prompter, 1), SamplingConfig(0.0, 1.0, 8))
     assert (server.bodies[0]["temperature"], server.bodies[0]["top_p"]) == (0.0, 1.0)
+
+
+def test_stop_strings_top_k_min_p_and_repetition_penalty_are_sent_only_when_set(server,
+                                                                              tiny_model):
+    engine = create_engine("openai", str(tiny_model), options=EngineOptions(base_url=server.url))
+    prompter = Prompter(PRESETS["boxed"], engine.tokenizer)
+    _collect(engine, _requests(prompter, 1), SamplingConfig(0.6, 0.95, 8))
+    assert not {"stop", "top_k", "min_p", "repetition_penalty"} & set(server.bodies[0])
+    sampling = SamplingConfig(0.6, 0.95, 8, top_k=20, min_p=0.05, repetition_penalty=1.1,
+                              stop=("</s>", "<|im_end|>"))
+    _collect(engine, _requests(prompter, 1), sampling)
+    body = server.bodies[1]
+    assert body["stop"] == ["</s>", "<|im_end|>"]
+    assert (body["top_k"], body["min_p"], body["repetition_penalty"]) == (20, 0.05, 1.1)
+
+
+def test_a_completion_is_cut_at_its_first_stop_string():
+    whole = Completion("x = 2 </s> then more <|im_end|>", 9, "length", token_ids=[1, 2, 3])
+    cut = cut_at_stop(whole, ("<|im_end|>", "</s>"))
+    assert (cut.text, cut.finish_reason, cut.token_ids) == ("x = 2 ", "stop", None)
+    assert cut_at_stop(whole, ("nowhere",)) is whole and cut_at_stop(whole, ()) is whole
 
 
 def test_chat_endpoint_sends_messages_and_needs_no_local_model(server):

@@ -101,9 +101,13 @@ class FakeParams:
     n: int = 1
     temperature: float = 1.0
     top_p: float = 1.0
+    top_k: int = -1
+    min_p: float = 0.0
+    repetition_penalty: float = 1.0
     max_tokens: int = 16
     seed: int | None = None
     stop_token_ids: list = field(default_factory=list)
+    stop: list | None = None
     detokenize: bool = True
     output_kind: object = None
 

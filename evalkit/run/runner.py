@@ -28,6 +28,7 @@ from evalkit.generation.engines import (
     create_engine,
     sample_seed,
 )
+from evalkit.generation.engines.base import cut_at_stop
 from evalkit.generation.models import ModelRef
 from evalkit.grading import Grader
 from evalkit.records import SampleRecord
@@ -226,13 +227,14 @@ class Runner:
                 job, description=f"{label}: {escape(text)}" if text else label)
 
             def on_batch(done: list) -> None:
+                cut = [(r, cut_at_stop(c, sampling.stop)) for r, c in done]
                 store.append(
                     SampleRecord(
                         problem_id=r.problem_id, sample_index=r.sample_index, seed=r.seed,
                         text=c.text, num_tokens=c.num_tokens, finish_reason=c.finish_reason,
                         prompt_tokens=c.prompt_tokens, token_ids=c.token_ids,
                     )
-                    for r, c in done
+                    for r, c in cut
                 )
                 self.generated += len(done)
                 bar.advance(job, len(done))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Protocol
 
 from evalkit.generation.prompts import RenderedPrompt
@@ -40,6 +40,18 @@ class SamplingConfig:
 
 
 _OFF: dict[str, Any] = {"top_k": 0, "min_p": 0.0, "repetition_penalty": 1.0, "stop": ()}
+
+
+def cut_at_stop(completion: Completion, stop: Sequence[str]) -> Completion:
+    """The completion ended at the first of the ``stop`` strings it holds (the string itself
+    dropped, finish reason ``stop``). Engines pass the strings on so generation ends early; this
+    makes the stored text the same whichever engine ran. The token ids of a cut completion no
+    longer match its text and are dropped."""
+    ends = [at for at in (completion.text.find(s) for s in stop if s) if at >= 0]
+    if not ends:
+        return completion
+    return replace(completion, text=completion.text[: min(ends)], finish_reason="stop",
+                   token_ids=None)
 
 
 @dataclass(frozen=True)

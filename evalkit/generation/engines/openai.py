@@ -207,6 +207,13 @@ class OpenAIEngine:
             "seed": request.seed,
             "n": 1,
         }
+        if sampling.stop:
+            body["stop"] = list(sampling.stop)
+        # vLLM's and SGLang's extensions of the API, sent only when set
+        for name, value, off in (("top_k", sampling.top_k, 0), ("min_p", sampling.min_p, 0.0),
+                                 ("repetition_penalty", sampling.repetition_penalty, 1.0)):
+            if value != off:
+                body[name] = value
         prompt = request.prompt
         if self.api == "chat":
             if prompt.add_special_tokens:

@@ -275,10 +275,14 @@ class VLLMEngine:
             n=len(group),
             temperature=sampling.temperature,
             top_p=sampling.top_p if not sampling.greedy else 1.0,
+            top_k=sampling.top_k if sampling.top_k > 0 else -1,
+            min_p=sampling.min_p,
+            repetition_penalty=sampling.repetition_penalty,
             max_tokens=sampling.max_tokens,
             seed=group[0].seed,
             stop_token_ids=self.stop_ids,
-            detokenize=False,
+            stop=list(sampling.stop) or None,
+            detokenize=bool(sampling.stop),  # stop strings are matched on text
             output_kind=RequestOutputKind.FINAL_ONLY,
         )
 
