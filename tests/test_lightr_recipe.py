@@ -35,16 +35,18 @@ def test_bundled_recipe_has_the_published_values():
     assert "5eed31c440a13b325022a654a2070afe7586caad" in recipe.released_samples.archive
 
 
-def test_every_published_value_names_its_source():
+def test_every_value_names_its_source():
     recipe = load_recipe()
-    keys = {"expert", "amateur", "task", "limit"}
+    keys = {"expert", "amateur", "task", "split", "limit"}
     for section in ("sampling", "lora", "train", "merge", "decontamination",
                     "released_samples"):
         keys |= {f"{section}.{f.name}" for f in dataclasses.fields(getattr(recipe, section))}
-    ours = {"sampling.top_p", "sampling.seed", "sampling.dtype", "train.seed"}  # not published
-    assert set(recipe.sources) == keys - ours
-    assert all("LightR_" in v or "README" in v or "merge.py" in v or "ours" in v
-               for v in recipe.sources.values())
+    assert set(recipe.sources) == keys
+    upstream = "HKUDS/LightReasoner@"
+    not_published = {"sampling.top_p", "sampling.seed", "sampling.dtype", "train.seed"}
+    assert all(recipe.sources[k].startswith("ours: ") for k in not_published)
+    assert all(recipe.sources[k].startswith(upstream) for k in (
+        "expert", "amateur", "limit", "sampling.alpha", "sampling.beta", "train.max_steps"))
 
 
 def test_overrides_change_values_and_reject_unknown_keys(tmp_path):

@@ -21,11 +21,11 @@ from evalkit.errors import EvalkitError
 from evalkit.run.settings import Layer, RunSettings, check_layer
 
 # A source is a file at a commit (OWNER/REPO@<40 hex>:path[#Lx-Ly]), an arXiv section, or a
-# Hub model card at a revision, optionally followed by a remark.
+# file of a Hub model or dataset at a revision, optionally followed by a remark.
 SOURCE = re.compile(
     r"^(?:[\w.-]+/[\w.-]+@[0-9a-f]{40}:\S+"
     r"|arXiv:\d{4}\.\d{4,5}(?:v\d+)? §\S.*"
-    r"|https://huggingface\.co/[\w.-]+/[\w.-]+/blob/[0-9a-f]{40}/\S+)(?: .*)?$"
+    r"|https://huggingface\.co/(?:datasets/)?[\w.-]+/[\w.-]+/blob/[0-9a-f]{40}/\S+)(?: .*)?$"
 )
 # Profile keys that are evalkit run settings, beside `settings` (named as RunSettings fields).
 EXTRA_SETTINGS = ("chat_template", "stop", "extraction", "max_model_len")

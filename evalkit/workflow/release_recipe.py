@@ -19,6 +19,7 @@ gate:
   baseline: null                    # results.json of the baseline checkpoint, if rules need it
 card: {license: apache-2.0, base_model: [Qwen/Qwen3-0.6B], tags: [math]}
 publish: {repo_id: org/name, private: false, exist_ok: false}
+sources: {gate.rules: "ours: ..."}  # optional: setting (dotted key) -> where its value comes from
 ```
 
 Paths of the training recipe, policy and baseline are relative to this file; run_dir is
@@ -107,6 +108,8 @@ class ReleaseRecipe:
     gate: GateSection
     card: CardSection
     publish: PublishSection
+    # setting (dotted key) -> where its value comes from; no stage reads it
+    sources: dict[str, str] = field(default_factory=dict)
 
     def section(self, name: str) -> dict[str, Any]:
         """A section as plain JSON-able data (for stage fingerprints)."""
@@ -123,7 +126,7 @@ def json_safe(value: Any) -> Any:
 
 _SECTIONS = {"train": TrainSection, "evaluate": EvaluateSection, "gate": GateSection,
              "card": CardSection, "publish": PublishSection}
-_TOP = {"name", "run_dir", *_SECTIONS}
+_TOP = {"name", "run_dir", "sources", *_SECTIONS}
 # evaluate keys <-> the `evalkit run` option names a preset is keyed by
 def load_release_recipe(path: Path, run_dir: Path | None = None) -> ReleaseRecipe:
     """Read and validate a release recipe; `run_dir` overrides the recipe's run folder."""
@@ -147,7 +150,7 @@ def load_release_recipe(path: Path, run_dir: Path | None = None) -> ReleaseRecip
         train=_train(sections["train"], base, where),
         evaluate=_evaluate(data["evaluate"], f"{where}: evaluate"),
         gate=_gate(sections["gate"], base, where), card=sections["card"],
-        publish=_publish(sections["publish"], where),
+        publish=_publish(sections["publish"], where), sources=_sources(data.get("sources"), where),
     )
 
 
@@ -179,6 +182,14 @@ def _section(cls: type, data: Any, where: str) -> Any:
                 if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING}
     _check_keys(data, set(fields), required, where)
     return cls(**data)
+
+
+def _sources(data: Any, where: str) -> dict[str, str]:
+    if data is None:
+        return {}
+    if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+        raise EvalkitError(f"{where}: sources must map a setting to where its value comes from")
+    return {str(k): v for k, v in data.items()}
 
 
 def _train(section: TrainSection, base: Path, where: str) -> TrainSection:

@@ -135,6 +135,9 @@ class Recipe:
     datasets: dict[str, DatasetSource] = field(default_factory=dict)
     sft_data: SftDataSettings | None = None
     decontamination: DecontaminationSettings = DecontaminationSettings()
+    # setting (dotted key) -> where its value comes from; read by no step, so a citation change
+    # never invalidates a step's outputs
+    sources: dict[str, str] = field(default_factory=dict)
 
     def section(self, name: str) -> dict[str, Any]:
         """A section as plain JSON-able data (for step fingerprints and logs)."""

@@ -7,8 +7,10 @@ they equal by math-verify (the grader's `same_answers`), else found a new group,
 vote together and the outcome is deterministic.
 
 The winner replaces the dataset label only when it holds ``min_share`` of all solutions and at
-least ``min_votes`` votes (ReasonLite's code: 0.9 and 4; its blog says 70%). A tie for first
-place never replaces the label. Outcomes (``decision``):
+least ``min_votes`` votes: 0.9 and 4 in ReasonLite's code
+(AMD-AGI/ReasonLite@c44cb21ae9da87c554066aa17899dcc392775d68:utils/prompt_func.py#L58-L61);
+its README says only that pseudo-labels come from majority voting (README.md#L65 there). A tie
+for first place never replaces the label. Outcomes (``decision``):
 
 ``confirmed``      the vote passes and the winner equals the dataset label (which is kept)
 ``replaced``       the vote passes and the winner differs: the winner becomes the label
