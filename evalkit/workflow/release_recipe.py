@@ -7,13 +7,12 @@ train:
                                     # lightr-sft (its "+ SFT" baseline) or grpo
   recipe: reasonlite-tiny           # a recipe file (relative to this file) or a bundled name
   set: {teacher.n: 1}               # overrides of that recipe, section.key: value
-evaluate:                           # the settings of `evalkit run`
+evaluate:                           # `evalkit run` settings (names as in RunSettings)
   preset: reasonlite                # optional; keys given here override the preset's
   tasks: [aime24, aime25, amc23]
   limit: null
   n: 16
   k: [1, 8]
-  max_tokens: 32768
 gate:
   policy: release-policy.yaml       # a policy file, or inline `rules:` (see docs/ci-gate.md)
   baseline: null                    # results.json of the baseline checkpoint, if rules need it
