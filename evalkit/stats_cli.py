@@ -31,7 +31,8 @@ SCOPE_CHOICES = ("fixed", "population")
 @click.option("--tasks", "task_list", default=None,
               help="Comma-separated tasks (default: all shared).")
 @click.option("--seed", type=int, default=0, show_default=True,
-              help="Seed of the bootstrap and permutation resampling.")
+              help="Seed of the random sign patterns of the permutation test (used when "
+                   "there are more than 9999 patterns).")
 @click.option("--json", "json_path", type=click.Path(path_type=Path), default=None,
               help="Also write the comparisons to this JSON file.")
 def compare(run_a: Path, run_b: Path, metric: str, k: int | None, task_list: str | None,
@@ -52,6 +53,8 @@ def compare(run_a: Path, run_b: Path, metric: str, k: int | None, task_list: str
             f"{c.p_value:.3g}",
         )
     console.print(table)
+    console.print("p: paired sign-flip permutation test, two-sided; 95% CI: the interval that "
+                  "inverts the same test, so it excludes 0 exactly when p < 0.05", highlight=False)
     for c in comparisons:
         console.print(c.verdict(), highlight=False)
     for note in dict.fromkeys(note for c in comparisons for note in c.notes):
