@@ -5,16 +5,19 @@ budget makes (per-sample seeds: the same random stream whatever the budget). So 
 budget B is the grade of each stored sample cut at B tokens:
 
 * a sample that ended (stop token) within B tokens is unchanged: its grade stands;
-* a sample whose final answer was complete by token B (``answer_token`` <= B) keeps its grade
-  too: the prefix already yields the same extracted answer;
-* any other sample is cut: its first B tokens are decoded and graded as a truncated completion
-  (usually no answer: ``truncated``).
+* every other sample is cut: its first B tokens are decoded (once per sample and budget) and
+  graded by the grader as a completion that hit the length limit, exactly as a run with
+  max-tokens B would grade it. Verdicts come from the grader's cache when the cut text
+  extracts an answer already judged, so an unchanged answer costs no judge call.
 
-``answer_token`` is recorded per sample at grading time: the number of generated tokens from
-which on every prefix yields the sample's final extracted answer. It is found from the end,
-galloping back then bisecting, so it costs O(log L) decodes; this assumes that once the answer
-is written, no longer prefix extracts something else before the end (true when nothing that
-looks like an answer follows it). Only the cut samples are regraded, once per budget.
+Nothing is assumed about where the final answer is written: a text such as
+``\boxed{12} ... \boxed{15}; no: \boxed{12}`` extracts 15 at budgets that cut it after the
+second box, and is graded so. The curve is exact for the stored samples; results.json says how
+each point was made (``method``).
+
+``answer_token`` (a grades-file field) is a separate, approximate figure: the token count after
+which the text extracts its final answer, found by bisection on the assumption that the
+extracted answer does not change once written. The budget curve does not use it.
 """
 
 from __future__ import annotations
@@ -37,7 +40,9 @@ LENGTH_QUANTILES = (10, 25, 50, 75, 90)
 def answer_token(
     token_ids: Sequence[int], answer: str | None, answer_kind: str, decode: Decode,
 ) -> int | None:
-    """Generated tokens needed for ``answer`` (the final extracted answer) to be complete.
+    """Generated tokens after which ``answer`` (the final extracted answer) is complete, found
+    by galloping back from the end and bisecting (O(log L) decodes). Approximate: it assumes
+    the extracted answer does not change after it is first complete (see the module docstring).
 
     None when there is no answer or the full decoded ids do not yield it.
     """
@@ -66,13 +71,15 @@ def answer_token(
     return good
 
 
+CURVE_METHOD = "regraded"  # every sample cut at the budget decoded and graded again
+
+
 @dataclass(frozen=True)
 class GradedSample:
     """What the budget curve needs of one sample."""
 
     num_tokens: int  # generated tokens, the stop token included
     correct: bool
-    answer_token: int | None
     token_ids: list[int] | None  # without the stop token
 
 
@@ -86,9 +93,7 @@ def correct_at_budgets(
     for budget in budgets:
         for i, (problem, row) in enumerate(zip(problems, rows, strict=True)):
             for j, sample in enumerate(row):
-                if budget >= sample.num_tokens or (
-                    sample.answer_token is not None and budget >= sample.answer_token
-                ):
+                if budget >= sample.num_tokens:
                     continue
                 if sample.token_ids is None:
                     raise EvalkitError(
@@ -105,17 +110,19 @@ def correct_at_budgets(
 
 def budget_curve(
     correct: dict[int, list[list[bool]]], num_tokens: Sequence[Sequence[int]],
-    finish_reasons: Sequence[Sequence[str]], ks: Sequence[int], seed: int = 0,
+    finish_reasons: Sequence[Sequence[str]], ks: Sequence[int],
 ) -> list[dict[str, Any]]:
-    """results.json's ``budget_curve``: per budget, avg@n and pass@k with CIs, and the share of
-    samples cut (longer than the budget, or as long and without a stop token)."""
+    """results.json's ``budget_curve``: per budget, avg@n and pass@k with CIs, the share of
+    samples cut (longer than the budget, or as long and without a stop token), and how the
+    point was made (``method``)."""
     lengths = np.array([t for row in num_tokens for t in row])
     stopped = np.array([r == "stop" for row in finish_reasons for r in row])
     return [
         {
             "budget": budget,
             "truncation_rate": float(np.mean((lengths > budget) | (lengths == budget) & ~stopped)),
-            "metrics": [m.to_json() for m in score_task(verdicts, ks, seed=seed)],
+            "metrics": [m.to_json() for m in score_task(verdicts, ks)],
+            "method": CURVE_METHOD,
         }
         for budget, verdicts in sorted(correct.items())
     ]

@@ -77,16 +77,16 @@ def score_samples(
     curve: list[dict[str, Any]] = []
     if budgets:
         graded = [
-            [GradedSample(s.num_tokens, ok, t, s.token_ids)
-             for s, ok, t in zip(sample_row, ok_row, t_row, strict=True)]
-            for sample_row, ok_row, t_row in zip(samples, correct, positions, strict=True)
+            [GradedSample(s.num_tokens, ok, s.token_ids)
+             for s, ok in zip(sample_row, ok_row, strict=True)]
+            for sample_row, ok_row in zip(samples, correct, strict=True)
         ]
         by_budget = correct_at_budgets(problems, graded, budgets, decode, grader)
         curve = budget_curve(
             by_budget, [[s.num_tokens for s in row] for row in samples],
-            [[s.finish_reason for s in row] for row in samples], ks, seed,
+            [[s.finish_reason for s in row] for row in samples], ks,
         )
-    return TaskStatistics(classes, positions, score_task(correct, ks, classes, seed), curve)
+    return TaskStatistics(classes, positions, score_task(correct, ks, classes), curve)
 
 
 def add_budget_curves(
@@ -128,7 +128,7 @@ def add_budget_curves(
                 problems.append(Problem(pid, "", row[0]["gold"], kind))
                 rows.append([
                     GradedSample(
-                        g["num_tokens"], g["status"] == "correct", g.get("answer_token"),
+                        g["num_tokens"], g["status"] == "correct",
                         store.get(pid, g["sample_index"]).token_ids,
                     )
                     for g in row
@@ -137,7 +137,7 @@ def add_budget_curves(
             task["budget_curve"] = budget_curve(
                 correct_at_budgets(problems, rows, chosen, decode, grader),
                 [[s.num_tokens for s in row] for row in rows], finish,
-                results["sampling"]["k"], results["sampling"]["seed"],
+                results["sampling"]["k"],
             )
     cache_path.write_text(json.dumps(cache))
     write_results(results, run_dir)

@@ -6,10 +6,18 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from evalkit.budget import answer_token, check_budgets, length_summary
+from evalkit.budget import (
+    GradedSample,
+    answer_token,
+    budget_curve,
+    check_budgets,
+    correct_at_budgets,
+    length_summary,
+)
 from evalkit.cli import main
 from evalkit.errors import EvalkitError
-from evalkit.grading import extract_answer
+from evalkit.grading import Grader, extract_answer
+from evalkit.records import Problem
 
 
 def chars(text: str) -> tuple[list[int], callable]:
@@ -28,6 +36,27 @@ def test_answer_token_is_where_the_final_answer_is_complete(text):
     position = answer_token(ids, answer, "math", decode)
     assert all(extract_answer(text[:t])[0] == answer for t in range(position, len(text) + 1))
     assert extract_answer(text[: position - 1])[0] != answer
+
+
+def test_an_answer_that_changes_and_changes_back_is_graded_at_every_budget():
+    """\\boxed{12} ... \\boxed{15}; no: \\boxed{12}: cut between the second and the last box,
+    the text answers 15, and a run with that max-tokens would be graded wrong."""
+    text = "First \\boxed{12} by counting. Check again: \\boxed{15}; no: \\boxed{12} Done" + (
+        " ok" * 9)
+    ids, decode = chars(text)
+    fifteen = [b for b in range(1, len(text) + 1) if extract_answer(text[:b])[0] == "15"]
+    assert fifteen and answer_token(ids, "12", "math", decode) < fifteen[0]  # the old shortcut
+    sample = GradedSample(num_tokens=len(ids) + 1, correct=True, token_ids=ids)  # + stop token
+    budgets = list(range(1, len(ids) + 2))
+    with Grader(workers=0) as grader:
+        table = correct_at_budgets([Problem("0", "", "12", "math")], [[sample]], budgets, decode,
+                                   grader)
+    for budget in budgets:
+        expected = budget > len(ids) or extract_answer(text[:budget])[0] == "12"
+        assert table[budget][0][0] == expected, budget
+    assert not any(table[b][0][0] for b in fifteen)
+    (point,) = budget_curve({fifteen[0]: table[fifteen[0]]}, [[len(ids) + 1]], [["stop"]], [1])
+    assert point["method"] == "regraded" and point["metrics"][0]["value"] == 0.0
 
 
 def test_answer_token_without_an_answer_and_budget_checks():
