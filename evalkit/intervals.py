@@ -95,8 +95,9 @@ def clustered_wilson(
     values = np.asarray(values, dtype=float)
     if values.ndim < 1 or values.shape[-1] < 1:
         raise ValueError("need at least one problem")
-    if not np.all(np.isfinite(values)) or np.any((values < 0) | (values > 1)):
+    if not np.all(np.isfinite(values)) or np.any((values < -1e-9) | (values > 1 + 1e-9)):
         raise ValueError("per-problem values must lie in [0, 1]")
+    values = np.clip(values, 0.0, 1.0)  # estimators computed in floating point may overshoot
     if n < 1:
         raise ValueError(f"need n >= 1 samples per problem, got {n}")
     lead, problems = values.shape[:-1], values.shape[-1]
