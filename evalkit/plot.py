@@ -55,7 +55,10 @@ def plot_budget_curves(results: dict[str, Any], path: Path) -> Path:
         ax.set_ylim(0, 100)
         ax.grid(alpha=0.3)
         ax.legend(fontsize="small")
-    figure.suptitle(f"{results['model']['name']}: score vs token budget (95% CI bands)")
+    exact = all(p.get("method") == "regraded" for points in curves.values() for p in points)
+    figure.suptitle(f"{results['model']['name']}: score vs token budget (95% CI bands)"
+                    + ("" if exact else "\napproximate: answers complete by the budget kept "
+                       "their grade (older evalkit)"))
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=110)
     plt.close(figure)

@@ -37,6 +37,27 @@ def _rows(results: dict[str, Any]) -> list[list[str]]:
 
 HEADER = ["task", "metric", "score %", "± SE", "95% CI", "problems", "n", "k", "truncated"]
 BUDGET_HEADER = ["task", "budget", "metric", "score %", "95% CI", "cut at budget"]
+INTERVAL_NOTES = {
+    "clustered-wilson": "95% CI: clustered Wilson interval over problems (docs/statistics.md)",
+    "t": "95% CI: Student-t over problems (written by an older evalkit)",
+    "bootstrap": "95% CI: BCa bootstrap over problems (written by an older evalkit)",
+}
+BUDGET_APPROXIMATE = ("approximate: samples whose answer was complete by the budget kept their "
+                      "grade without regrading (written by an older evalkit)")
+
+
+def interval_notes(results: dict[str, Any]) -> list[str]:
+    """One line per interval method used in the results table."""
+    methods = dict.fromkeys(m.get("interval") for task in results["tasks"].values()
+                            for m in task["metrics"])
+    return [INTERVAL_NOTES.get(method, f"95% CI: {method}") for method in methods if method]
+
+
+def budget_title(results: dict[str, Any]) -> str:
+    """The budget table's title, labelled when a curve was made by the old shortcut."""
+    points = [p for task in results["tasks"].values() for p in task.get("budget_curve") or []]
+    exact = all(p.get("method") == "regraded" for p in points)
+    return "score at each token budget" + ("" if exact else f" ({BUDGET_APPROXIMATE})")
 
 
 def _budget_rows(results: dict[str, Any]) -> list[list[str]]:
@@ -79,11 +100,11 @@ def render_table(results: dict[str, Any], console: Console) -> None:
     for name, task in results["tasks"].items():
         counts = ", ".join(f"{k} {v}" for k, v in task["status_counts"].items() if v)
         console.print(f"  {name}: {counts}")
-    for line in _length_lines(results):
+    for line in _length_lines(results) + interval_notes(results):
         console.print(f"  {line}", highlight=False)
     budget_rows = _budget_rows(results)
     if budget_rows:
-        budget_table = Table(title="score at each token budget")
+        budget_table = Table(title=budget_title(results))
         for column in BUDGET_HEADER:
             justify = "left" if column in ("task", "metric") else "right"
             budget_table.add_column(column, justify=justify)
@@ -108,10 +129,12 @@ def to_markdown(results: dict[str, Any]) -> str:
         "|" + "---|" * len(HEADER),
     ]
     lines += ["| " + " | ".join(row) + " |" for row in _rows(results)]
-    lines += ["", *(f"- {line}" for line in _length_lines(results))]
+    lines += ["", *(f"- {line}" for line in _length_lines(results) + interval_notes(results))]
     budget_rows = _budget_rows(results)
     if budget_rows:
-        lines += ["", "## Score at each token budget", "", "![budget curve](budget_curve.png)", "",
+        title = budget_title(results)
+        lines += ["", f"## {title[0].upper()}{title[1:]}", "", "![budget curve](budget_curve.png)",
+                  "",
                   "| " + " | ".join(BUDGET_HEADER) + " |", "|" + "---|" * len(BUDGET_HEADER)]
         lines += ["| " + " | ".join(row) + " |" for row in budget_rows]
     return "\n".join(lines) + "\n"

@@ -125,3 +125,25 @@ def test_budget_curve_equals_rerunning_with_smaller_max_tokens(tiny_model, tmp_p
     again = json.loads((tmp_path / "long" / "results.json").read_text())
     assert again["tasks"]["budget"]["budget_curve"] == [curve[5], curve[10]]
     assert "score at each token budget" in report.output
+
+
+def test_tables_label_curves_made_by_the_old_shortcut_and_name_the_interval():
+    from evalkit.report import budget_title, interval_notes, to_markdown
+
+    metric = {"metric": "avg@2", "k": 2, "n": 2, "problems": 3, "value": 0.5, "stderr": 0.1,
+              "ci95": [0.2, 0.8], "interval": "clustered-wilson", "se_sampling": None}
+    point = {"budget": 8, "truncation_rate": 0.5, "metrics": [metric], "method": "regraded"}
+    results = {
+        "model": {"name": "m", "revision": "r"}, "engine": {"name": "hf"},
+        "prompt": {"preset": "boxed"}, "grader": {"name": "g", "grader_version": "1"},
+        "sampling": {"n": 2, "temperature": 0.6, "top_p": 1.0, "seed": 0},
+        "tasks": {"t": {"metrics": [metric], "truncation_rate": 0.0, "status_counts": {},
+                        "budget_curve": [point]}},
+    }
+    assert budget_title(results) == "score at each token budget"
+    assert interval_notes(results) == [
+        "95% CI: clustered Wilson interval over problems (docs/statistics.md)"]
+    old = {**results, "tasks": {"t": {**results["tasks"]["t"], "budget_curve": [
+        {k: v for k, v in point.items() if k != "method"}]}}}
+    assert "approximate" in budget_title(old) and "approximate" in to_markdown(old)
+    assert "approximate" not in to_markdown(results)
