@@ -148,9 +148,10 @@ def test_equal_differences_give_a_point_and_no_nan(tmp_path):
     test = paired_test(thirds, thirds + 0.1)
     assert test.ci95 == pytest.approx((0.1, 0.1), abs=1e-8) and test.p_value < 0.001
     a = write_run(tmp_path / "a", {"t": verdict_rows([i % 3 for i in range(30)], 3)})
-    b = write_run(tmp_path / "b", {"t": verdict_rows([i % 3 + 0 for i in range(30)], 3)})
+    b = write_run(tmp_path / "b", {"t": verdict_rows([i % 3 + 1 for i in range(30)], 3)})
     result = CliRunner().invoke(main, ["compare", str(a), str(b)])
     assert result.exit_code == 0 and "nan" not in result.output.lower()
+    assert "B better than A on t avg@3 by +33.3 pts, 95% CI [+33.3, +33.3]" in result.output
 
 
 def test_five_problems_cannot_reject_and_say_so(tmp_path):
