@@ -29,6 +29,7 @@ import numpy as np
 ALPHA = 0.05
 RESAMPLES = 9999
 _DECIMALS = 9  # thresholds are rounded to 1e-9, so that rounding in sums cannot break ties
+_BLOCK = 1024  # sign patterns turned into floats at a time (memory: patterns x problems)
 
 
 @dataclass(frozen=True)
@@ -88,11 +89,11 @@ def sign_flip(
 
 
 def _patterns(count: int, seed: int, resamples: int) -> tuple[np.ndarray, bool]:
-    """Sign patterns (patterns x N): all of them if there are at most ``resamples``."""
+    """Sign patterns (patterns x N, int8): all of them if there are at most ``resamples``."""
     if count < 63 and 2**count <= resamples:
-        return np.array(list(itertools.product((1.0, -1.0), repeat=count))), True
+        return np.array(list(itertools.product((1, -1), repeat=count)), dtype=np.int8), True
     rng = np.random.default_rng(seed)
-    return rng.choice((1.0, -1.0), size=(resamples, count)), False
+    return (2 * rng.integers(0, 2, size=(resamples, count), dtype=np.int8) - 1), False
 
 
 def _thresholds(diffs: np.ndarray, signs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -106,8 +107,9 @@ def _thresholds(diffs: np.ndarray, signs: np.ndarray) -> tuple[np.ndarray, np.nd
     """
     count = diffs.shape[1]
     total = diffs.sum(axis=1)[None, :]
-    flipped = signs @ diffs.T
-    plus = signs.sum(axis=1)[:, None]
+    flipped = np.concatenate([signs[start:start + _BLOCK].astype(float) @ diffs.T
+                              for start in range(0, len(signs), _BLOCK)])
+    plus = signs.sum(axis=1, dtype=np.int64)[:, None]
     with np.errstate(divide="ignore", invalid="ignore"):
         first = (total - flipped) / (count - plus)
         second = (total + flipped) / (count + plus)
