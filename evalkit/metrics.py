@@ -174,13 +174,11 @@ def problem_scores(
 def mean_with_ci(
     per_problem: Sequence[float], n: int,
 ) -> tuple[float, float | None, tuple[float, float] | None]:
-    """Mean, standard error over problems and the clustered Wilson 95% interval of per-problem
-    values computed from ``n`` samples each (no standard error or interval for one problem)."""
+    """Mean, standard error over problems (None for one problem) and the clustered Wilson 95%
+    interval of per-problem values computed from ``n`` samples each."""
     values = np.asarray(per_problem, dtype=float)
     mean = float(values.mean())
-    if len(values) < 2:
-        return mean, None, None
-    stderr = float(values.std(ddof=1) / math.sqrt(len(values)))
+    stderr = float(values.std(ddof=1) / math.sqrt(len(values))) if len(values) > 1 else None
     low, high = clustered_wilson(values, n)
     return mean, stderr, (float(low), float(high))
 
@@ -210,7 +208,7 @@ class MetricValue:
     problems: int
     value: float
     stderr: float | None
-    ci95: tuple[float, float] | None
+    ci95: tuple[float, float] | None  # None only in results written by an older evalkit
     interval: str = INTERVAL_METHOD  # how ci95 was made (see evalkit.intervals)
     se_sampling: float | None = None  # avg@n only: the within-problem part of stderr
 

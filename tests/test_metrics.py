@@ -40,9 +40,10 @@ def test_score_task_avg_and_pass_with_standard_error():
     assert lo < mean < hi and by_name["avg@2"].ci95 == pytest.approx((lo, hi))
 
 
-def test_single_problem_has_no_interval():
+def test_single_problem_has_an_interval_but_no_standard_error():
     (avg, p1) = score_task([[True]], [1])
-    assert avg.value == 1.0 and avg.stderr is None and avg.ci95 is None
+    assert avg.value == 1.0 and avg.stderr is None
+    assert avg.ci95 == pytest.approx((0.2065, 1.0), abs=1e-4)  # Wilson's for 1 of 1
 
 
 def test_ragged_samples_are_rejected():
