@@ -38,8 +38,10 @@ Wilson's. The interval always contains the observed mean and never has zero widt
 [0, u] with u > 0.
 
 Numerics: theta0 on a grid uniform in arcsin(sqrt(theta)) (finer near 0 and 1), rho on a grid
-uniform in logit(rho) weighted by the uniform prior; the crossings p = 0.05 are interpolated
-linearly between grid points. Everything is vectorised over benchmarks (leading axes), so the
+uniform in logit(rho) weighted by the uniform prior. p is found on every 8th grid node, then on
+the nodes between the last rejected one and the next toward the mean, and the crossing
+p = 0.05 is interpolated linearly there; agreement with a fine quadrature is within 1e-4
+(tests/test_intervals.py). Everything is vectorised over benchmarks (leading axes), so the
 coverage benchmark runs exactly this code.
 """
 
@@ -151,8 +153,9 @@ def _level_counts(values: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
 
 def _window(theta: np.ndarray, means: np.ndarray, problems: int) -> np.ndarray:
     """The grid nodes that can hold an interval end: within 2.5 / sqrt(N) radians of some mean
-    in arcsin(sqrt(.)) scale, where a binomial proportion of N has standard deviation at most
-    1 / (2 sqrt(N)); the interval of the widest case (rho = 1, Wilson's) ends well inside."""
+    in arcsin(sqrt(.)) scale. The score p-value grows with the variance, which is largest at
+    rho = 1, so the interval lies inside Wilson's interval for N trials, whose ends are within
+    about 1.96 / sqrt(N) radians of the mean in that scale."""
     angle = np.arcsin(np.sqrt(theta))
     reach = 2.5 / np.sqrt(problems)
     means_angle = np.arcsin(np.sqrt(means))
