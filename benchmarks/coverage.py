@@ -110,14 +110,19 @@ def exact_binary(setting: Setting, method: str) -> tuple[float, float]:
 def simulated(
     setting: Setting, metric: str, k: int, reps: int, seed: int,
 ) -> tuple[dict[str, tuple[float, float]], bool]:
-    """Coverage and mean width per method, and whether the band can be reached at all: not
-    when more than 97% of the benchmarks are all-0 or all-1 (one data set, one interval)."""
+    """Coverage and mean width per method, and whether the band can be reached at all: for
+    values that are all 0 or 1 (pass@n) as for n = 1 below, else not when more than 97% of
+    the benchmarks are all-0 or all-1 (one data set, one interval)."""
     rng = np.random.default_rng(seed)
     rates = solve_rates(rng, setting, (reps, setting.problems))
     correct, first = draw_votes(rng, setting, rates)
     values = per_problem(metric, k, setting.samples, correct, first)
     truth = true_value(metric, k, setting)
-    constant = np.mean(np.all(values == 0, axis=1) | np.all(values == 1, axis=1))
+    if np.all((values == 0) | (values == 1)):  # pass@n: one coin per problem
+        reachable = band_reachable(setting.problems, truth)
+    else:
+        constant = np.mean(np.all(values == 0, axis=1) | np.all(values == 1, axis=1))
+        reachable = bool(constant <= BAND[1])
     results = {}
     for method in METHODS:
         if method == "beta-binomial" and metric != "avg":
@@ -126,13 +131,14 @@ def simulated(
         low, high = METHOD_FUNCTIONS[method](used, setting.samples)
         results[method] = (float(np.mean((low <= truth) & (truth <= high))),
                            float(np.mean(high - low)))
-    return results, bool(constant <= BAND[1])
+    return results, reachable
 
 
-def band_reachable(setting: Setting) -> bool:
-    """n = 1: whether some run of consecutive counts has binomial probability in the band
-    (a monotone interval covers m exactly when the count falls in such a run)."""
-    pmf = stats.binom.pmf(np.arange(setting.problems + 1), setting.problems, setting.mean)
+def band_reachable(problems: int, value: float) -> bool:
+    """For per-problem values that are 0 or 1 (n = 1, pass@n): whether some run of consecutive
+    counts has binomial probability in the band (a monotone interval covers the value exactly
+    when the count of 1s falls in such a run)."""
+    pmf = stats.binom.pmf(np.arange(problems + 1), problems, value)
     sums = np.cumsum(np.r_[0.0, pmf])
     runs = sums[None, :] - sums[:, None]
     return bool(np.any((runs >= BAND[0]) & (runs <= BAND[1])))
@@ -144,6 +150,8 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=None,
                         help="benchmarks per setting (default 1000; 200 with --quick)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--cells", type=Path, default=None,
+                        help="also write every setting's coverage and width to this CSV file")
     args = parser.parse_args()
     grid = QUICK if args.quick else FULL
     started = time.perf_counter()
@@ -157,14 +165,25 @@ def main() -> None:
                         setting = Setting(problems, samples, mean, shape)
                         if samples == 1:
                             result = {m: exact_binary(setting, m) for m in METHODS}
-                            reachable = band_reachable(setting)
+                            reachable = band_reachable(problems, mean)
                         else:
                             result, reachable = simulated(setting, metric, k, reps, args.seed)
                         cells.append((label, setting, result, reachable))
             print(f"  done N={problems} n={samples} ({time.perf_counter() - started:.0f} s)",
                   file=sys.stderr, flush=True)
     print_tables(cells, args)
+    if args.cells:
+        write_cells(cells, args.cells)
     print(f"\n{len(cells)} settings in {time.perf_counter() - started:.0f} s")
+
+
+def write_cells(cells, path: Path) -> None:
+    lines = ["figure,problems,samples,mean,shape,reachable,method,coverage,width"]
+    for label, setting, result, reachable in cells:
+        for method, (coverage, width) in result.items():
+            lines.append(f"{label},{setting.problems},{setting.samples},{setting.mean},"
+                         f"{setting.shape},{reachable},{method},{coverage:.4f},{width:.5f}")
+    path.write_text("\n".join(lines) + "\n")
 
 
 def print_tables(cells, args) -> None:
@@ -207,8 +226,9 @@ def print_tables(cells, args) -> None:
     if out:
         names = "; ".join(f"{label} {s.label()}" for label, s in out)
         print(f"\nSettings where no interval can reach the band, left out above ({len(out)}): "
-              f"n = 1 where no run of counts has binomial probability in the band, or more than "
-              f"97% of the benchmarks all-0 or all-1: {names}.")
+              f"values all 0 or 1 (n = 1, pass@n) where no run of counts has binomial "
+              f"probability in the band, or more than 97% of the benchmarks all-0 or all-1: "
+              f"{names}.")
     reps = args.reps or (200 if args.quick else 1000)
     print(f"\nbenchmarks per simulated setting: {reps} (bootstrap: the first "
           f"{min(reps, BOOTSTRAP_BENCHMARKS)}); seed {args.seed}; n = 1 exact.")

@@ -13,13 +13,14 @@ BAND = (0.93, 0.97)
 
 def reference(values: np.ndarray, n: int) -> tuple[float, float]:
     """The interval of evalkit.intervals' docstring by brute force: the ICC integrated in
-    logit(rho) over (-12, 12) on 2001 points, the ends found by root finding."""
+    logit(rho) over its prior, flat on (-7, 7), on 2001 points; the ends found by root
+    finding."""
     values = np.asarray(values, dtype=float)
     count, mean = len(values), values.mean()
     successes = values * n
     low_count = np.floor(successes + 1e-9)
     share, high_count = successes - low_count, np.minimum(low_count + 1, n)
-    steps = np.linspace(-12, 12, 2001)
+    steps = np.linspace(-7, 7, 2001)
     rho = special.expit(steps)
 
     def p_value(theta: float) -> float:
@@ -30,7 +31,6 @@ def reference(values: np.ndarray, n: int) -> tuple[float, float]:
             return special.betaln(c + a, n - c + b) - special.betaln(a, b)
 
         log_lik = ((1 - share) * log_p(low_count) + share * log_p(high_count)).sum(axis=1)
-        log_lik += np.log(rho * (1 - rho))
         weight = np.exp(log_lik - log_lik.max())
         z = abs(mean - theta) / np.sqrt(theta * (1 - theta) * (rho + (1 - rho) / n) / count)
         return np.trapezoid(weight * special.erfc(z / np.sqrt(2)), steps) / np.trapezoid(
