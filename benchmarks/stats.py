@@ -5,7 +5,7 @@
 Problems get an accuracy from Beta(0.7, 1.5); wrong samples answer one of a few integers, so
 grouping answers needs no math-verify call (the judge's cost is the grader's benchmark). Prints
 the wall time of each stage: answer classes, score_task (avg@n, pass@k for k = 1, 2, 4, ..., n,
-maj@k for the same k, cons@n, with Student-t / BCa bootstrap intervals), a paired comparison
+maj@k for the same k, cons@n, each with its clustered Wilson interval), a paired comparison
 of two such runs, and the planner's variance components.
 """
 
@@ -17,8 +17,8 @@ import time
 import numpy as np
 
 from evalkit.grading.answer_classes import answer_classes
-from evalkit.statistics.compare import paired_difference
 from evalkit.statistics.estimators import problem_scores, score_task
+from evalkit.statistics.paired_test import paired_test
 from evalkit.statistics.sample_size import VarianceComponents
 
 
@@ -61,7 +61,7 @@ def main() -> None:
     metrics = timed(f"score_task: {2 * len(ks) + 1} metrics with intervals",
                     lambda: score_task(correct, ks, classes))
     other, _ = synthetic_run(rng, args.problems, n, shift=0.03)
-    timed("compare: paired bootstrap + permutation (9999 each)", lambda: paired_difference(
+    timed("compare: sign-flip test + its interval (9999 patterns)", lambda: paired_test(
         problem_scores("avg", None, correct), problem_scores("avg", None, other)))
     timed("plan: variance components", lambda: VarianceComponents.from_pilot(correct))
     print(f"{'all statistics':<52} {time.perf_counter() - total:8.3f} s")

@@ -8,8 +8,16 @@ from click.testing import CliRunner
 
 from evalkit.cli import main
 from evalkit.errors import EvalkitError
-from evalkit.grading import extract_answer
-from evalkit.statistics.budget import answer_token, check_budgets, length_summary
+from evalkit.grading import Grader, extract_answer
+from evalkit.records import Problem
+from evalkit.statistics.budget import (
+    GradedSample,
+    answer_token,
+    budget_curve,
+    check_budgets,
+    correct_at_budgets,
+    length_summary,
+)
 
 
 def chars(text: str) -> tuple[list[int], callable]:
@@ -28,6 +36,27 @@ def test_answer_token_is_where_the_final_answer_is_complete(text):
     position = answer_token(ids, answer, "math", decode)
     assert all(extract_answer(text[:t])[0] == answer for t in range(position, len(text) + 1))
     assert extract_answer(text[: position - 1])[0] != answer
+
+
+def test_an_answer_that_changes_and_changes_back_is_graded_at_every_budget():
+    """\\boxed{12} ... \\boxed{15}; no: \\boxed{12}: cut between the second and the last box,
+    the text answers 15, and a run with that max-tokens would be graded wrong."""
+    text = "First \\boxed{12} by counting. Check again: \\boxed{15}; no: \\boxed{12} Done" + (
+        " ok" * 9)
+    ids, decode = chars(text)
+    fifteen = [b for b in range(1, len(text) + 1) if extract_answer(text[:b])[0] == "15"]
+    assert fifteen and answer_token(ids, "12", "math", decode) < fifteen[0]  # the old shortcut
+    sample = GradedSample(num_tokens=len(ids) + 1, correct=True, token_ids=ids)  # + stop token
+    budgets = list(range(1, len(ids) + 2))
+    with Grader(workers=0) as grader:
+        table = correct_at_budgets([Problem("0", "", "12", "math")], [[sample]], budgets, decode,
+                                   grader)
+    for budget in budgets:
+        expected = budget > len(ids) or extract_answer(text[:budget])[0] == "12"
+        assert table[budget][0][0] == expected, budget
+    assert not any(table[b][0][0] for b in fifteen)
+    (point,) = budget_curve({fifteen[0]: table[fifteen[0]]}, [[len(ids) + 1]], [["stop"]], [1])
+    assert point["method"] == "regraded" and point["metrics"][0]["value"] == 0.0
 
 
 def test_answer_token_without_an_answer_and_budget_checks():
@@ -96,3 +125,25 @@ def test_budget_curve_equals_rerunning_with_smaller_max_tokens(tiny_model, tmp_p
     again = json.loads((tmp_path / "long" / "results.json").read_text())
     assert again["tasks"]["budget"]["budget_curve"] == [curve[5], curve[10]]
     assert "score at each token budget" in report.output
+
+
+def test_tables_label_curves_made_by_the_old_shortcut_and_name_the_interval():
+    from evalkit.reports.table import budget_title, interval_notes, to_markdown
+
+    metric = {"metric": "avg@2", "k": 2, "n": 2, "problems": 3, "value": 0.5, "stderr": 0.1,
+              "ci95": [0.2, 0.8], "interval": "clustered-wilson", "se_sampling": None}
+    point = {"budget": 8, "truncation_rate": 0.5, "metrics": [metric], "method": "regraded"}
+    results = {
+        "model": {"name": "m", "revision": "r"}, "engine": {"name": "hf"},
+        "prompt": {"preset": "boxed"}, "grader": {"name": "g", "grader_version": "1"},
+        "sampling": {"n": 2, "temperature": 0.6, "top_p": 1.0, "seed": 0},
+        "tasks": {"t": {"metrics": [metric], "truncation_rate": 0.0, "status_counts": {},
+                        "budget_curve": [point]}},
+    }
+    assert budget_title(results) == "score at each token budget"
+    assert interval_notes(results) == [
+        "95% CI: clustered Wilson interval over problems (docs/statistics.md)"]
+    old = {**results, "tasks": {"t": {**results["tasks"]["t"], "budget_curve": [
+        {k: v for k, v in point.items() if k != "method"}]}}}
+    assert "approximate" in budget_title(old) and "approximate" in to_markdown(old)
+    assert "approximate" not in to_markdown(results)

@@ -34,15 +34,16 @@ def test_score_task_avg_and_pass_with_standard_error():
     assert by_name["pass@1"].value == pytest.approx(0.5)
     assert by_name["pass@2"].value == pytest.approx(0.75)
     per_problem = [0.5, 0.0, 1.0, 0.5]
-    mean, se, (lo, hi) = mean_with_ci(per_problem)
+    mean, se, (lo, hi) = mean_with_ci(per_problem, 2)
     assert by_name["avg@2"].stderr == pytest.approx(se)
     assert se == pytest.approx(0.2041241, rel=1e-6)  # sqrt(1/6) / 2
     assert lo < mean < hi and by_name["avg@2"].ci95 == pytest.approx((lo, hi))
 
 
-def test_single_problem_has_no_interval():
+def test_single_problem_has_an_interval_but_no_standard_error():
     (avg, p1) = score_task([[True]], [1])
-    assert avg.value == 1.0 and avg.stderr is None and avg.ci95 is None
+    assert avg.value == 1.0 and avg.stderr is None
+    assert avg.ci95 == pytest.approx((0.2065, 1.0), abs=1e-4)  # Wilson's for 1 of 1
 
 
 def test_ragged_samples_are_rejected():

@@ -83,7 +83,7 @@ def test_card_without_options_uses_folder_name(model_dir: Path, tmp_path: Path):
         ("svamp", "avg@1", 1.0), ("svamp", "pass@1", 1.0)]
     assert "stderr" not in card.data.eval_results[2].metric_args  # one problem: no SE
     assert card.data.eval_results[0].source_url is None
-    assert "| svamp | avg@1 | 100.0 | – | – | 1 | 1 | 0.0% |" in card.text
+    assert "| svamp | avg@1 | 100.0 | [20.7, 100.0] | – | 1 | 1 | 0.0% |" in card.text  # Wilson
 
 
 def test_card_refuses_duplicate_tasks_and_other_checkpoints(model_dir: Path, tmp_path: Path):

@@ -2,6 +2,7 @@
 
 from fractions import Fraction
 
+import numpy as np
 import pytest
 
 from evalkit.grading import Grader
@@ -65,6 +66,41 @@ def test_problems_advance_together_in_batched_rounds():
     classes = answer_classes(answers, [[False] * 4] * 2, judge)
     assert classes[0][0] == classes[0][1] and classes[1][0] == classes[1][2]
     assert len(calls) <= 3 and calls[0] == 6  # round one: both problems' pairs in one batch
+
+
+def non_transitive(pairs: list[tuple[str, str]]) -> list[bool]:
+    """0.5 ~ 1/2 and 1/2 ~ 0.50, but 0.5 !~ 0.50: a judge that is not transitive."""
+    same = {frozenset(("0.5", "1/2")), frozenset(("1/2", "0.50"))}
+    return [frozenset(pair) in same for pair in pairs]
+
+
+def test_classes_are_closed_under_the_judges_equivalence_whatever_the_order():
+    rng = np.random.default_rng(0)
+    base = ["0.5"] * 3 + ["1/2"] + ["0.50"] * 2 + ["7"] * 4 + ["3"] * 2 + [None]
+    reference = None
+    for _ in range(25):
+        row = [base[i] for i in rng.permutation(len(base))]
+        correct = [a == "3" for a in row]
+        (classes,) = answer_classes([row], [correct], non_transitive)
+        by_answer = {a: c for a, c in zip(row, classes, strict=True) if a is not None}
+        assert by_answer["0.5"] == by_answer["1/2"] == by_answer["0.50"] != by_answer["7"]
+        assert by_answer["3"] == GOLD_CLASS
+        scores = problem_scores("maj", 5, [correct], [classes]).tolist()
+        assert reference is None or scores == reference
+        reference = scores
+    # 0.5, 1/2, 0.50 vote together (6 votes) and beat 7 (4 votes) and the gold 3 (2 votes)
+    assert problem_scores("cons", None, [correct], [classes]).tolist() == [0.0]
+
+
+def test_each_pair_is_asked_once_in_one_orientation():
+    asked = []
+
+    def judge(pairs):
+        asked.extend(pairs)
+        return [False] * len(pairs)
+
+    answer_classes([["x", "y", "z", "y"], ["y", "x", "z", "x"]], [[False] * 4] * 2, judge)
+    assert sorted(asked) == sorted([("x", "y"), ("x", "z"), ("y", "z")] * 2)
 
 
 @pytest.fixture(scope="module")

@@ -33,7 +33,8 @@ SCOPE_CHOICES = ("fixed", "population")
 @click.option("--tasks", "task_list", default=None,
               help="Comma-separated tasks (default: all shared).")
 @click.option("--seed", type=int, default=0, show_default=True,
-              help="Seed of the bootstrap and permutation resampling.")
+              help="Seed of the random sign patterns of the permutation test (used when "
+                   "there are more than 9999 patterns).")
 @click.option("--json", "json_path", type=click.Path(path_type=Path), default=None,
               help="Also write the comparisons to this JSON file.")
 def compare(run_a: Path, run_b: Path, metric: str, k: int | None, task_list: str | None,
@@ -56,6 +57,8 @@ def compare(run_a: Path, run_b: Path, metric: str, k: int | None, task_list: str
             f"{c.p_value:.3g}",
         )
     console.print(table)
+    console.print("p: paired sign-flip permutation test, two-sided; 95% CI: the interval that "
+                  "inverts the same test, so it excludes 0 exactly when p < 0.05", highlight=False)
     for c in comparisons:
         console.print(c.verdict(), highlight=False)
     for note in dict.fromkeys(note for c in comparisons for note in c.notes):
@@ -71,7 +74,8 @@ def compare(run_a: Path, run_b: Path, metric: str, k: int | None, task_list: str
 @click.option("--task", "task_list", default=None,
               help="Comma-separated tasks (default: every task of --pilot).")
 @click.option("--target-ci", type=FiniteFloat(0, 100, low_open=True), required=True,
-              help="Wanted half-width of the 95% interval of avg@n, in points (the ± figure).")
+              help="Wanted half-width of the 95% interval of avg@n, in points (the ± figure): "
+                   "with --scope fixed, the distance from the fixed-set mean.")
 @click.option("--pilot", type=click.Path(path_type=Path), default=None,
               help="A finished run (n >= 2) to estimate the variances from.")
 @click.option("--accuracy", type=FiniteFloat(0, 100, low_open=True, high_open=True),
@@ -84,8 +88,9 @@ def compare(run_a: Path, run_b: Path, metric: str, k: int | None, task_list: str
 def plan(task_list: str | None, target_ci: float, pilot: Path | None, accuracy: float | None,
          problems: int | None, scope: str) -> None:
     """How many samples per problem give an avg@n interval of the wanted width."""
-    from evalkit.statistics.sample_size import VarianceComponents, make_plan
+    from evalkit.statistics.sample_size import VarianceComponents, check_target, make_plan
 
+    check_target(target_ci / 100)
     if (pilot is None) == (accuracy is None):
         raise EvalkitError("give exactly one of --pilot RUN_DIR and --accuracy PERCENT")
     names = [t.strip() for t in task_list.split(",") if t.strip()] if task_list else []
@@ -106,15 +111,15 @@ def plan(task_list: str | None, target_ci: float, pilot: Path | None, accuracy: 
         for name in names:
             count = problems or _task_size(name)
             parts_by_task[name] = VarianceComponents.from_accuracy(accuracy / 100, count)
+    plans = [make_plan(name, parts, target_ci / 100, problems or _task_size(name, parts), scope)
+             for name, parts in parts_by_task.items()]
     console = Console()
-    for name, parts in parts_by_task.items():
-        result = make_plan(name, parts, target_ci / 100, problems or _task_size(name, parts),
-                           scope)
-        table = Table(title=f"{name}: 95% half-width of avg@n (pts)")
-        for column in ("n", "fixed problem set", "population"):
+    for result in plans:
+        table = Table(title=f"{result.task}: 95% half-width of avg@n (pts)")
+        for column in ("n", "± from the fixed-set mean", "two runs differ by", "population ±"):
             table.add_column(column, justify="right")
         for n, fixed, population in result.widths():
-            table.add_row(str(n), f"±{100 * fixed:.1f}",
+            table.add_row(str(n), f"±{100 * fixed:.1f}", f"±{100 * 2**0.5 * fixed:.1f}",
                           "?" if population is None else f"±{100 * population:.1f}")
         console.print(table)
         console.print(result.summary(), highlight=False)

@@ -10,6 +10,22 @@ from evalkit.results.schema import MetricValue, Results
 
 HEADER = ["task", "metric", "score %", "± SE", "95% CI", "problems", "n", "k", "truncated"]
 BUDGET_HEADER = ["task", "budget", "metric", "score %", "95% CI", "cut at budget"]
+INTERVAL_NOTES = {
+    "clustered-wilson": "95% CI: clustered Wilson interval over problems (docs/statistics.md)",
+}
+
+
+def interval_notes(results: Results) -> list[str]:
+    """One line per interval method used in the results table."""
+    methods = dict.fromkeys(m.interval for task in results.tasks.values() for m in task.metrics)
+    return [INTERVAL_NOTES.get(method, f"95% CI: {method}") for method in methods]
+
+
+def budget_title(results: Results) -> str:
+    """The budget table's title, naming how its points were made when not by regrading."""
+    methods = {p.method for task in results.tasks.values() for p in task.budget_curve}
+    other = ", ".join(sorted(methods - {"regraded"}))
+    return "score at each token budget" + (f" ({other})" if other else "")
 
 
 def _ci(metric: MetricValue) -> str:
@@ -66,14 +82,14 @@ def render_table(results: Results, console: Console) -> None:
     for name, task in results.tasks.items():
         counts = ", ".join(f"{k} {v}" for k, v in task.status_counts.items() if v)
         console.print(f"  {name}: {counts}")
-    for line in _length_lines(results):
+    for line in _length_lines(results) + interval_notes(results):
         console.print(f"  {line}", highlight=False)
     if results.published:
         for line in published_lines(results.published):
             console.print(line, highlight=False, markup=False)
     budget_rows = _budget_rows(results)
     if budget_rows:
-        budget_table = Table(title="score at each token budget")
+        budget_table = Table(title=budget_title(results))
         for column in BUDGET_HEADER:
             justify = "left" if column in ("task", "metric") else "right"
             budget_table.add_column(column, justify=justify)
@@ -98,14 +114,16 @@ def to_markdown(results: Results) -> str:
         "|" + "---|" * len(HEADER),
     ]
     lines += ["| " + " | ".join(row) + " |" for row in _rows(results)]
-    lines += ["", *(f"- {line}" for line in _length_lines(results))]
+    lines += ["", *(f"- {line}" for line in _length_lines(results) + interval_notes(results))]
     if results.published:
         head, *figures = published_lines(results.published)
         lines += ["", f"## {head.rstrip(':').capitalize()}", "",
                   *(f"- {line.strip()}" for line in figures)]
     budget_rows = _budget_rows(results)
     if budget_rows:
-        lines += ["", "## Score at each token budget", "", "![budget curve](budget_curve.png)", "",
+        title = budget_title(results)
+        lines += ["", f"## {title[0].upper()}{title[1:]}", "", "![budget curve](budget_curve.png)",
+                  "",
                   "| " + " | ".join(BUDGET_HEADER) + " |", "|" + "---|" * len(BUDGET_HEADER)]
         lines += ["| " + " | ".join(row) + " |" for row in budget_rows]
     return "\n".join(lines) + "\n"

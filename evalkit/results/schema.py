@@ -27,8 +27,8 @@ class MetricValue:
     problems: int
     value: float
     stderr: float | None
-    ci95: tuple[float, float] | None
-    interval: str = "t"  # how ci95 was made (see docs/statistics.md)
+    ci95: tuple[float, float] | None  # None only in results written by an older evalkit
+    interval: str = "clustered-wilson"  # how ci95 was made (evalkit.statistics.intervals)
     se_sampling: float | None = None  # avg@n only: the within-problem part of stderr
 
     def to_json(self) -> dict[str, Any]:
@@ -42,6 +42,7 @@ class BudgetPoint:
     budget: int
     truncation_rate: float
     metrics: list[MetricValue]
+    method: str = "regraded"  # every sample cut at the budget decoded and graded again
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,7 @@ def add_budget_curves(run_dir: Path, budgets: Sequence[int], grader_workers: int
                 stored = read_stored_task(folder, block)
                 graded = grade_task(stored.problems, stored.samples, grader, decode=decode,
                                     budgets=chosen, previous=stored.grades)
-                scores = score_task(graded, results.sampling.k, results.sampling.seed or 0)
+                scores = score_task(graded, results.sampling.k)
                 blocks[name] = replace(block, budget_curve=scores.budget_curve)
         cache.save()
         updated = replace(results, tasks=blocks)

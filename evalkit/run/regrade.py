@@ -118,8 +118,7 @@ def _regrade_task(
             "run` with the same --model) and regrade again"
         )
     graded = grade_task(stored.problems, stored.samples, grader, decode=decode, budgets=budgets)
-    scores = score_task(graded, sampling.k, sampling.seed or 0,
-                        tokens_known=block.mean_tokens is not None)
+    scores = score_task(graded, sampling.k, tokens_known=block.mean_tokens is not None)
     rows = [row for problem in graded.rows for row in problem]
     _record_diff(block.task, rows, stored.grades, diff)
     diff.metric_changes[block.task] = _metric_changes(block.metrics, scores.metrics)

@@ -207,7 +207,7 @@ class Runner:
                 budgets=task_plan.budgets, previous=folder.previous_grades(grades_file),
                 progress=lambda k: bar.advance(job, k),
             )
-        scores = score_task(graded, plan.ks, plan.settings.seed)
+        scores = score_task(graded, plan.ks)
         folder.write_grades(grades_file, [row for problem in graded.rows for row in problem])
         return task_block(
             TaskFacts(task.name, task.variant, task.source, task.sha256(),

@@ -37,7 +37,6 @@ class GradeRow:
     num_tokens: int
     finish_reason: str
     answer_class: int | None = None  # equivalence class of the answer within its problem
-    answer_token: int | None = None  # generated tokens by which the final answer is complete
     key: str | None = None  # what the verdict depends on (see the module docstring)
 
     def to_json(self) -> dict[str, Any]:
@@ -48,7 +47,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "problem_id": (str,), "sample_index": (int,), "gold": (str,), "status": (str,),
     "extracted": (str, type(None)), "rule": (str, type(None)), "detail": (str, type(None)),
     "num_tokens": (int,), "finish_reason": (str,), "answer_class": (int, type(None)),
-    "answer_token": (int, type(None)), "key": (str, type(None)),
+    "key": (str, type(None)),
 }
 _REQUIRED = ("problem_id", "sample_index", "gold", "status", "num_tokens", "finish_reason")
 

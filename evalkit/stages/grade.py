@@ -1,10 +1,10 @@
 """The grade stage: everything about a task's samples that needs the grader or a tokenizer.
 
-Per sample: the verdict (extract + judge in the killable pool), its answer class within its
-problem (the ballots of maj@k) and the position at which its final answer is complete (for
-budget curves); per budget, the verdict of every sample cut at that many tokens. Samples whose
-grading key (see :mod:`evalkit.runfolder.grades`) matches a previous grade keep it, with its
-class and position: a rerun grades only what changed, and decodes nothing it need not.
+Per sample: the verdict (extract + judge in the killable pool) and its answer class within its
+problem (the ballots of maj@k); per budget, the verdict of every sample cut at that many tokens
+(decoded and graded again: see :mod:`evalkit.statistics.budget`). Samples whose grading key
+(see :mod:`evalkit.runfolder.grades`) matches a previous grade keep it, with its class: a rerun
+grades only what changed, and decodes nothing unless it draws a budget curve.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from evalkit.grading import Grader, GradeRequest
 from evalkit.grading.answer_classes import answer_classes
 from evalkit.records import Grade, Problem, SampleRecord
 from evalkit.runfolder.grades import GradeRow
-from evalkit.statistics.budget import Decode, GradedSample, answer_token, correct_at_budgets
 
 Progress = Callable[[int], None]
+Decode = Callable[[list[int]], str]
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,6 @@ def grade_samples(
     grader: Grader,
     *,
     grader_id: str | None = None,
-    decode: Decode | None = None,
     previous: dict[tuple[str, int], GradeRow] | None = None,
     progress: Progress | None = None,
 ) -> list[GradeRow]:
@@ -84,7 +83,7 @@ def grade_samples(
                              items[i][1].finish_reason) for i in todo]
     for index, grade in zip(todo, grader.grade(requests, progress=progress), strict=True):
         problem, sample = items[index]
-        rows[index] = _row(problem, sample, grade, keys[index], decode)
+        rows[index] = _row(problem, sample, grade, keys[index])
     return rows  # type: ignore[return-value]
 
 
@@ -103,17 +102,37 @@ def grade_task(
     ids into text (answer positions, budgets); without it none are computed."""
     previous = previous or {}
     items = [(p, s) for p, row in zip(problems, samples, strict=True) for s in row]
-    flat = iter(grade_samples(items, grader, decode=decode, previous=previous,
-                              progress=progress))
+    flat = iter(grade_samples(items, grader, previous=previous, progress=progress))
     rows = [[next(flat) for _ in row] for row in samples]
     rows = add_classes(problems, rows, grader, previous)
-    at_budget: dict[int, list[list[bool]]] = {}
-    if budgets:
-        graded = [[GradedSample(s.num_tokens, r.status == "correct", r.answer_token, s.token_ids)
-                   for s, r in zip(sample_row, grade_row, strict=True)]
-                  for sample_row, grade_row in zip(samples, rows, strict=True)]
-        at_budget = correct_at_budgets(problems, graded, budgets, _require(decode), grader)
+    at_budget = _at_budgets(problems, samples, rows, budgets, decode, grader) if budgets else {}
     return GradedTask(list(problems), [list(r) for r in samples], rows, at_budget)
+
+
+def _at_budgets(problems: Sequence[Problem], samples: Sequence[Sequence[SampleRecord]],
+                rows: list[list[GradeRow]], budgets: Sequence[int], decode: Decode | None,
+                grader: Grader) -> dict[int, list[list[bool]]]:
+    """Per budget, the verdict of every sample cut at that many tokens: a sample that stopped
+    within the budget keeps its grade, any other is decoded cut and graded again."""
+    if decode is None:
+        raise EvalkitError("budget curves decode token ids, and this run has no tokenizer")
+    table = {b: [[r.status == "correct" for r in row] for row in rows] for b in budgets}
+    requests, places = [], []
+    for budget in budgets:
+        for i, (problem, row) in enumerate(zip(problems, samples, strict=True)):
+            for j, sample in enumerate(row):
+                if budget >= sample.num_tokens:
+                    continue
+                if sample.token_ids is None:
+                    raise EvalkitError(
+                        "budget curves need the generated token ids, and this engine did not "
+                        "store them; rerun with --engine hf or without --budgets")
+                text = decode(sample.token_ids[:budget])
+                requests.append(GradeRequest(text, problem.gold, problem.answer_kind, "length"))
+                places.append((budget, i, j))
+    for (budget, i, j), grade in zip(places, grader.grade(requests), strict=True):
+        table[budget][i][j] = grade.correct
+    return table
 
 
 def add_classes(problems: Sequence[Problem], rows: list[list[GradeRow]], grader: Grader,
@@ -144,23 +163,12 @@ def add_classes(problems: Sequence[Problem], rows: list[list[GradeRow]], grader:
     return rows
 
 
-def _row(problem: Problem, sample: SampleRecord, grade: Grade, key: str,
-         decode: Decode | None) -> GradeRow:
-    position = None
-    if decode is not None and sample.token_ids is not None:
-        position = answer_token(sample.token_ids, grade.extracted, problem.answer_kind, decode)
+def _row(problem: Problem, sample: SampleRecord, grade: Grade, key: str) -> GradeRow:
     return GradeRow(
         problem_id=problem.id, sample_index=sample.sample_index, gold=problem.gold,
         status=grade.status, extracted=grade.extracted, rule=grade.rule, detail=grade.detail,
-        num_tokens=sample.num_tokens, finish_reason=sample.finish_reason,
-        answer_token=position, key=key,
+        num_tokens=sample.num_tokens, finish_reason=sample.finish_reason, key=key,
     )
-
-
-def _require(decode: Decode | None) -> Decode:
-    if decode is None:
-        raise EvalkitError("budget curves decode token ids, and this run has no tokenizer")
-    return decode
 
 
 def tokenizer_decoder(tokenizer_or_path: Any) -> Decode:

@@ -30,18 +30,17 @@ class TaskScores:
     lengths: dict[str, float] | None
 
 
-def score_task(graded: GradedTask, ks: Sequence[int], seed: int = 0,
-               tokens_known: bool = True) -> TaskScores:
-    """Every figure of one task; ``seed`` seeds the resampling intervals."""
+def score_task(graded: GradedTask, ks: Sequence[int], tokens_known: bool = True) -> TaskScores:
+    """Every figure of one task."""
     flat = [row for problem in graded.rows for row in problem]
     num_tokens = [[row.num_tokens for row in problem] for problem in graded.rows]
     finish = [[row.finish_reason for row in problem] for problem in graded.rows]
     statuses = Counter(row.status for row in flat)
     curve = []
     if graded.at_budget:
-        curve = budget_curve(graded.at_budget, num_tokens, finish, ks, seed)
+        curve = budget_curve(graded.at_budget, num_tokens, finish, ks)
     return TaskScores(
-        metrics=estimate(graded.correct, ks, graded.classes, seed),
+        metrics=estimate(graded.correct, ks, graded.classes),
         budget_curve=curve,
         status_counts={status: statuses.get(status, 0) for status in GRADE_STATUSES},
         truncation_rate=sum(row.finish_reason == "length" for row in flat) / max(len(flat), 1),

@@ -5,117 +5,46 @@ budget makes (per-sample seeds: the same random stream whatever the budget). So 
 budget B is the grade of each stored sample cut at B tokens:
 
 * a sample that ended (stop token) within B tokens is unchanged: its grade stands;
-* a sample whose final answer was complete by token B (``answer_token`` <= B) keeps its grade
-  too: the prefix already yields the same extracted answer;
-* any other sample is cut: its first B tokens are decoded and graded as a truncated completion
-  (usually no answer: ``truncated``).
+* every other sample is cut: its first B tokens are decoded (once per sample and budget) and
+  graded as a completion that hit the length limit, exactly as a run with max-tokens B would
+  grade it (the grade stage, :mod:`evalkit.stages.grade`, does this; verdicts come from the
+  grader's cache when the cut text extracts an answer already judged).
 
-``answer_token`` is recorded per sample at grading time: the number of generated tokens from
-which on every prefix yields the sample's final extracted answer. It is found from the end,
-galloping back then bisecting, so it costs O(log L) decodes; this assumes that once the answer
-is written, no longer prefix extracts something else before the end (true when nothing that
-looks like an answer follows it). Only the cut samples are regraded, once per budget.
+Nothing is assumed about where the final answer is written: a text such as
+``\\boxed{12} ... \\boxed{15}; no: \\boxed{12}`` extracts 15 at budgets that cut it after the
+second box, and is graded so. The curve is exact for the stored samples; results.json says how
+each point was made (``method``). This module turns those verdicts into the curve.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 
 import numpy as np
 
 from evalkit.errors import EvalkitError
-from evalkit.grading import Grader, GradeRequest, extract_answer
-from evalkit.records import Problem
 from evalkit.results.schema import BudgetPoint
 from evalkit.statistics.estimators import score_task
 
-Decode = Callable[[list[int]], str]
 LENGTH_QUANTILES = (10, 25, 50, 75, 90)
-
-
-def answer_token(
-    token_ids: Sequence[int], answer: str | None, answer_kind: str, decode: Decode,
-) -> int | None:
-    """Generated tokens needed for ``answer`` (the final extracted answer) to be complete.
-
-    None when there is no answer or the full decoded ids do not yield it.
-    """
-    if answer is None:
-        return None
-
-    def holds(t: int) -> bool:
-        return t > 0 and extract_answer(decode(list(token_ids[:t])), answer_kind)[0] == answer
-
-    good = len(token_ids)
-    if not holds(good):
-        return None
-    step, bad = 1, 0
-    while good - step > 0:  # gallop back from the end until a prefix lacks the answer
-        if not holds(good - step):
-            bad = good - step
-            break
-        good -= step
-        step *= 2
-    while good - bad > 1:
-        middle = (good + bad) // 2
-        if holds(middle):
-            good = middle
-        else:
-            bad = middle
-    return good
-
-
-@dataclass(frozen=True)
-class GradedSample:
-    """What the budget curve needs of one sample."""
-
-    num_tokens: int  # generated tokens, the stop token included
-    correct: bool
-    answer_token: int | None
-    token_ids: list[int] | None  # without the stop token
-
-
-def correct_at_budgets(
-    problems: Sequence[Problem], rows: Sequence[Sequence[GradedSample]], budgets: Sequence[int],
-    decode: Decode, grader: Grader,
-) -> dict[int, list[list[bool]]]:
-    """Per budget, the verdict of every sample cut at that many tokens (rows of problems)."""
-    table = {b: [[s.correct for s in row] for row in rows] for b in budgets}
-    requests, places = [], []
-    for budget in budgets:
-        for i, (problem, row) in enumerate(zip(problems, rows, strict=True)):
-            for j, sample in enumerate(row):
-                if budget >= sample.num_tokens or (
-                    sample.answer_token is not None and budget >= sample.answer_token
-                ):
-                    continue
-                if sample.token_ids is None:
-                    raise EvalkitError(
-                        "budget curves need the generated token ids, and this engine did not "
-                        "store them; rerun with --engine hf or without --budgets"
-                    )
-                text = decode(sample.token_ids[:budget])
-                requests.append(GradeRequest(text, problem.gold, problem.answer_kind, "length"))
-                places.append((budget, i, j))
-    for (budget, i, j), grade in zip(places, grader.grade(requests), strict=True):
-        table[budget][i][j] = grade.correct
-    return table
+CURVE_METHOD = "regraded"  # every sample cut at the budget decoded and graded again
 
 
 def budget_curve(
     correct: dict[int, list[list[bool]]], num_tokens: Sequence[Sequence[int]],
-    finish_reasons: Sequence[Sequence[str]], ks: Sequence[int], seed: int = 0,
+    finish_reasons: Sequence[Sequence[str]], ks: Sequence[int],
 ) -> list[BudgetPoint]:
-    """results.json's ``budget_curve``: per budget, avg@n and pass@k with CIs, and the share of
-    samples cut (longer than the budget, or as long and without a stop token)."""
+    """results.json's ``budget_curve``: per budget, avg@n and pass@k with intervals, the share
+    of samples cut (longer than the budget, or as long and without a stop token), and how the
+    point was made."""
     lengths = np.array([t for row in num_tokens for t in row])
     stopped = np.array([r == "stop" for row in finish_reasons for r in row])
     return [
         BudgetPoint(
             budget=budget,
             truncation_rate=float(np.mean((lengths > budget) | (lengths == budget) & ~stopped)),
-            metrics=score_task(verdicts, ks, seed=seed),
+            metrics=score_task(verdicts, ks),
+            method=CURVE_METHOD,
         )
         for budget, verdicts in sorted(correct.items())
     ]

@@ -5,16 +5,23 @@ For each task the chosen metric is computed per problem in each run (see
 Reported:
 
 * ``diff``: the mean of d_i, i.e. score(B) - score(A) on the shared problems;
-* ``ci95``: a paired bootstrap interval: problems are resampled with replacement, keeping each
-  problem's (a_i, b_i) pair, BCa interval of the mean difference. Since a_i and b_i are
-  estimates from samples, the spread of d_i carries both the sampling noise of each run and how
-  much the effect varies between problems;
-* ``p_value``: a two-sided paired permutation test of "A and B are exchangeable on every
-  problem": the labels A/B are swapped independently per problem (all 2^N swaps when that is
-  at most ``resamples``, else ``resamples`` random ones) and the mean difference recomputed.
+* ``p_value``: the two-sided paired sign-flip permutation test of "A and B are exchangeable on
+  every problem" (exact over all 2^N sign patterns when there are at most ``resamples``, else
+  ``resamples`` random ones with the +1 correction; :mod:`evalkit.statistics.paired_test`);
+* ``ci95``: the interval that inverts that same test, with the same sign patterns: every shift
+  delta for which "d_i - delta is symmetric about 0" is not rejected at 0.05.
 
-Both use numpy generators seeded with ``seed``, so a comparison is reproducible. The verdict
-calls B better (worse) when the whole interval lies above (below) zero.
+The verdict comes from the test: B is better (worse) when p < 0.05 and the mean difference is
+positive (negative). Since the interval inverts the same test, 0 lies outside it exactly then:
+words, interval and p-value cannot disagree. Since a_i and b_i are estimates from samples, the
+spread of d_i carries both the sampling noise of each run and how much the effect varies
+between problems. Random patterns come from a numpy generator seeded with ``seed``, so a
+comparison is reproducible.
+
+cons@n of runs with different n are different figures (cons@4 and cons@16 of the same model
+differ by several points), so they are compared at maj@k with k the smaller n: for the run
+with more samples, maj@k is computed exactly over all k-subsets of its stored samples. The
+comparison's notes say so.
 """
 
 from __future__ import annotations
@@ -24,16 +31,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from scipy import stats
-
 from evalkit.errors import EvalkitError
 from evalkit.generation.manifest import manifest_differences
 from evalkit.results.schema import TaskBlock
 from evalkit.runfolder.outcomes import TaskOutcomes, load_run
-from evalkit.statistics.estimators import METRIC_KINDS, bootstrap_mean_ci, problem_scores
-
-RESAMPLES = 9999
+from evalkit.statistics.estimators import METRIC_KINDS, problem_scores
+from evalkit.statistics.paired_test import ALPHA, RESAMPLES, paired_test
 
 
 @dataclass(frozen=True)
@@ -46,18 +49,18 @@ class TaskComparison:
     a: float
     b: float
     diff: float  # b - a
-    ci95: tuple[float, float]
+    ci95: tuple[float, float]  # inverts the sign-flip test; see evalkit.statistics.paired_test
     p_value: float
     notes: tuple[str, ...] = field(default=())  # differences between the runs worth knowing
+    exact: bool = False  # p-value and interval over all 2^N sign patterns
+    bounded: bool = True  # False: too few problems for the test to reject; ci95 is [-1, 1]
 
     @property
     def direction(self) -> int:
-        """+1 if B is better (the interval lies above 0), -1 if worse, 0 if unclear."""
-        if self.ci95[0] > 0:
-            return 1
-        if self.ci95[1] < 0:
-            return -1
-        return 0
+        """+1 if B is better (p < 0.05, B ahead), -1 if worse, 0 if the test does not reject."""
+        if self.p_value >= ALPHA or self.diff == 0:
+            return 0
+        return 1 if self.diff > 0 else -1
 
     def verdict(self, a_name: str = "A", b_name: str = "B") -> str:
         """One plain line, e.g. "B better than A on aime24 avg@16 by +4.2 pts, 95% CI [...]"."""
@@ -70,28 +73,14 @@ class TaskComparison:
             head = f"{b_name} worse than {a_name} {where} by"
         else:
             head = f"no clear difference between {a_name} and {b_name} {where}:"
-        return f"{head} {figures} (p = {self.p_value:.2g}, {self.problems} problems)"
+        line = f"{head} {figures} (p = {self.p_value:.2g}, {self.problems} problems)"
+        if not self.bounded:
+            line += (f"; with {self.problems} problems the sign-flip test cannot reach "
+                     f"p < {ALPHA:g}, so the interval spans every possible difference")
+        return line
 
     def to_json(self) -> dict[str, Any]:
-        return {**asdict(self), "verdict": self.verdict()}
-
-
-def paired_difference(
-    a: np.ndarray, b: np.ndarray, seed: int = 0, resamples: int = RESAMPLES,
-) -> tuple[float, tuple[float, float], float]:
-    """(mean of b - a, paired bootstrap 95% CI, paired permutation two-sided p-value)."""
-    if len(a) != len(b) or len(a) < 2:
-        raise ValueError("a paired comparison needs the same problems in both, at least two")
-    diffs = b - a
-    if np.all(diffs == 0):
-        return 0.0, (0.0, 0.0), 1.0
-    ci = bootstrap_mean_ci(diffs, seed, resamples)
-    test = stats.permutation_test(
-        (a, b), lambda x, y, axis: np.mean(y - x, axis=axis), permutation_type="samples",
-        vectorized=True, n_resamples=resamples, alternative="two-sided",
-        rng=np.random.default_rng(seed),
-    )
-    return float(diffs.mean()), ci, float(test.pvalue)
+        return {**asdict(self), "verdict": self.verdict(), "interval": "sign-flip inversion"}
 
 
 def compare_runs(
@@ -159,19 +148,28 @@ def _compare_task(
             f"{a.task}: {metric} needs answer classes in the grades files; rerun `evalkit run` "
             "into each run folder (stored samples are regraded, not regenerated)"
         )
+    if metric == "cons" and a.n != b.n:
+        notes += (f"{a.task}: cons@{a.n} and cons@{b.n} are different figures; both runs are "
+                  f"compared at maj@{k}, the smaller n, exactly over all {k}-subsets of each "
+                  "run's stored samples",)
+        metric = "maj"
     scores_a = problem_scores(metric, k, a.correct, a.classes)
     scores_b = problem_scores(metric, k, b.correct, b.classes)
-    diff, ci, p_value = paired_difference(scores_a, scores_b, seed, resamples)
+    test = paired_test(scores_a, scores_b, seed, resamples)
     return TaskComparison(
         task=a.task, metric=label, problems=len(ids), a=float(scores_a.mean()),
-        b=float(scores_b.mean()), diff=diff, ci95=ci, p_value=p_value, notes=notes,
+        b=float(scores_b.mean()), diff=test.diff, ci95=test.ci95, p_value=test.p_value,
+        notes=notes, exact=test.exact, bounded=test.bounded,
     )
 
 
 def _resolve_k(metric: str, k: int | None, n_a: int, n_b: int) -> tuple[int | None, str]:
-    """The k to compute with and the metric's label."""
-    if metric in ("avg", "cons"):
-        return None, f"{metric}@{n_a}" if n_a == n_b else f"{metric}@{n_a}|{n_b}"
+    """The k to compute with and the metric's label (cons of runs with different n: maj@k at
+    the smaller n)."""
+    if metric == "avg":
+        return None, f"avg@{n_a}" if n_a == n_b else f"avg@{n_a}|{n_b}"
+    if metric == "cons":
+        return (None, f"cons@{n_a}") if n_a == n_b else (min(n_a, n_b), f"maj@{min(n_a, n_b)}")
     k = k if k is not None else (1 if metric == "pass" else min(n_a, n_b))
     if not 1 <= k <= min(n_a, n_b):
         raise EvalkitError(

@@ -22,10 +22,11 @@ s / sqrt(N), s the standard deviation of the per-problem values. Because each pe
 is itself an estimate from n samples, its spread across problems holds both parts of the
 variance (law of total variance): Var(mean) = (Var_problems(theta_i) + E[Var(estimate_i |
 theta_i)]) / N, the between-problem and the within-problem (sampling) variance; see E. Miller
-(2024), "Adding Error Bars to Evals", sec. 2-3. The 95% interval is Student-t for avg@n (a
-mean of bounded values, CLT; also pass@1, which has the same per-problem values) and a
-problem-level bootstrap (BCa, seeded) for pass@k (k > 1), maj@k and cons@n, whose per-problem
-values pile up at 0 and 1. Intervals are clipped to [0, 1].
+(2024), "Adding Error Bars to Evals", sec. 2-3. The 95% interval of every figure is the
+clustered Wilson interval (:mod:`evalkit.statistics.intervals`), chosen because it holds its
+coverage on
+30-problem benchmarks where the Student-t and bootstrap intervals do not
+(``benchmarks/coverage.py``); it never has zero width, 0/N and N/N included.
 
 For avg@n the sampling part alone is also given (``se_sampling``): the standard error if the
 problem set were held fixed and only the samples redrawn, sqrt(sum_i p_i(1-p_i)/n) / N,
@@ -40,13 +41,13 @@ from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 from evalkit.records import AnswerClass
 from evalkit.results.schema import MetricValue
+from evalkit.statistics.intervals import clustered_wilson
 
 CONFIDENCE = 0.95
-BOOTSTRAP_RESAMPLES = 2000
 METRIC_KINDS = ("avg", "pass", "maj", "cons")
 MAX_VOTE_SAMPLES = 1000  # maj@k counts subsets in float64: C(n, n/2) overflows past ~1020
 
@@ -170,43 +171,16 @@ def problem_scores(
     return np.array(values)
 
 
-def mean_with_ci(per_problem: Sequence[float]) -> tuple[float, float | None, tuple | None]:
-    """Mean, standard error over problems and a Student-t 95% interval (None for one problem)."""
+def mean_with_ci(
+    per_problem: Sequence[float], n: int,
+) -> tuple[float, float | None, tuple[float, float] | None]:
+    """Mean, standard error over problems (None for one problem) and the clustered Wilson 95%
+    interval of per-problem values computed from ``n`` samples each."""
     values = np.asarray(per_problem, dtype=float)
     mean = float(values.mean())
-    if len(values) < 2:
-        return mean, None, None
-    stderr = float(values.std(ddof=1) / math.sqrt(len(values)))
-    half = float(stats.t.ppf(0.5 + CONFIDENCE / 2, len(values) - 1)) * stderr
-    return mean, stderr, _clip((mean - half, mean + half))
-
-
-def mean_with_bootstrap_ci(
-    per_problem: Sequence[float], seed: int = 0, resamples: int = BOOTSTRAP_RESAMPLES,
-) -> tuple[float, float | None, tuple | None]:
-    """Mean, standard error over problems and a BCa bootstrap 95% interval over problems.
-
-    Problems are resampled with replacement (``resamples`` times, numpy generator seeded with
-    ``seed``); values that never vary give the point interval.
-    """
-    values = np.asarray(per_problem, dtype=float)
-    mean = float(values.mean())
-    if len(values) < 2:
-        return mean, None, None
-    stderr = float(values.std(ddof=1) / math.sqrt(len(values)))
-    return mean, stderr, _clip(bootstrap_mean_ci(values, seed, resamples))
-
-
-def bootstrap_mean_ci(values: np.ndarray, seed: int, resamples: int) -> tuple[float, float]:
-    """BCa bootstrap interval of the mean of ``values`` (the point itself if they never vary)."""
-    if np.ptp(values) == 0:
-        return float(values[0]), float(values[0])
-    result = stats.bootstrap(
-        (values,), np.mean, confidence_level=CONFIDENCE, n_resamples=resamples,
-        method="BCa", rng=np.random.default_rng(seed),
-    )
-    low, high = result.confidence_interval
-    return float(low), float(high)
+    stderr = float(values.std(ddof=1) / math.sqrt(len(values))) if len(values) > 1 else None
+    low, high = clustered_wilson(values, n)
+    return mean, stderr, (float(low), float(high))
 
 
 def sampling_stderr(correct: Sequence[Sequence[bool]]) -> float | None:
@@ -226,24 +200,22 @@ def sampling_stderr(correct: Sequence[Sequence[bool]]) -> float | None:
 
 def score_task(
     correct: Sequence[Sequence[bool]], ks: Sequence[int],
-    classes: Sequence[Sequence[AnswerClass]] | None = None, seed: int = 0,
+    classes: Sequence[Sequence[AnswerClass]] | None = None,
 ) -> list[MetricValue]:
     """avg@n, pass@k for each k, and with answer classes maj@k (1 < k < n) and cons@n.
 
     ``correct`` holds per-problem lists of n verdicts (n equal for all); ``classes`` the answer
-    class of each sample (same shape). ``seed`` seeds the bootstrap intervals.
+    class of each sample (same shape).
     """
     n = len(correct[0])
     if any(len(row) != n for row in correct):
         raise ValueError("every problem needs the same number of samples")
     problems = len(correct)
-    mean, se, ci = mean_with_ci(problem_scores("avg", None, correct))
-    results = [MetricValue(f"avg@{n}", n, n, problems, mean, se, ci, "t", sampling_stderr(correct))]
+    avg = mean_with_ci(problem_scores("avg", None, correct), n)
+    results = [MetricValue(f"avg@{n}", n, n, problems, *avg, se_sampling=sampling_stderr(correct))]
     for k in ks:  # pass@1 has avg@n's per-problem values, so its interval too
-        scores = problem_scores("pass", k, correct)
-        interval = "t" if k == 1 else "bootstrap"
-        mean, se, ci = mean_with_ci(scores) if k == 1 else mean_with_bootstrap_ci(scores, seed)
-        results.append(MetricValue(f"pass@{k}", k, n, problems, mean, se, ci, interval))
+        figure = avg if k == 1 else mean_with_ci(problem_scores("pass", k, correct), n)
+        results.append(MetricValue(f"pass@{k}", k, n, problems, *figure))
     if classes is None or n < 2:
         return results
     vote_ks = sorted({k for k in ks if 1 < k < n} | {n})
@@ -252,11 +224,6 @@ def score_task(
         for row, labels in zip(correct, classes, strict=True)
     ])
     for column, k in enumerate(vote_ks):
-        mean, se, ci = mean_with_bootstrap_ci(per_problem[:, column], seed)
         name = f"cons@{n}" if k == n else f"maj@{k}"
-        results.append(MetricValue(name, k, n, problems, mean, se, ci, "bootstrap"))
+        results.append(MetricValue(name, k, n, problems, *mean_with_ci(per_problem[:, column], n)))
     return results
-
-
-def _clip(interval: tuple[float, float]) -> tuple[float, float]:
-    return max(0.0, interval[0]), min(1.0, interval[1])

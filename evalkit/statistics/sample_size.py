@@ -8,8 +8,10 @@ means, and (see :mod:`evalkit.statistics.estimators`)
 Two intervals follow, both at 95%:
 
 * fixed problem set (the default scope): the benchmark's problems are given (AIME24 is those
-  30), only the samples are random. half-width = z * sqrt(within / (n N)). It shrinks to 0 as n
-  grows, and is how far a rerun with other seeds can move the score.
+  30), only the samples are random. half-width = z * sqrt(within / (n N)): 95% of runs land
+  within it of the fixed-set mean, the score these problems would give with unlimited samples.
+  It shrinks to 0 as n grows. Two runs with other seeds each carry that noise, so their scores
+  differ by up to sqrt(2) times the half-width (95% of pairs).
 * population: the problems stand for a population of problems, as the results table's ci95
   does. half-width = t_{N-1} * sqrt((between + within / n) / N); it cannot go below
   t * sqrt(between / N) however many samples are drawn.
@@ -18,6 +20,11 @@ From a pilot run (n >= 2), within is estimated without bias by mean_i p^_i(1-p^_
 between by Var_i(p^_i) - mean_i p^_i(1-p^_i)/(n-1) (clipped at 0). From a stated accuracy p
 alone, within = p(1-p), the largest value any spread of the p_i around p allows
 (p(1-p) is concave), so the planned n is enough whatever the spread; between is unknown then.
+
+A plan is refused, with the reason and what would do, when the target is not a positive finite
+number, when it needs more than a million samples per problem or (population scope) more than
+any number of samples gives, and when the pilot shows fewer than 2 problems with both right and
+wrong samples: the within-problem variance cannot be estimated from it.
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ from evalkit.statistics.estimators import CONFIDENCE
 
 SCOPES = ("fixed", "population")
 MAX_SAMPLES = 1_000_000
+MIN_MIXED_PROBLEMS = 2  # pilot problems with both right and wrong samples
 
 
 @dataclass(frozen=True)
@@ -56,6 +64,14 @@ class VarianceComponents:
                 "to separate sample noise from problem difficulty; or plan from --accuracy"
             )
         p = np.array([sum(map(bool, row)) for row in correct]) / n
+        mixed = int(np.sum((p > 0) & (p < 1)))
+        if mixed < MIN_MIXED_PROBLEMS:
+            raise EvalkitError(
+                f"the pilot has {mixed} of {len(correct)} problems with both right and wrong "
+                f"samples; estimating the sample noise needs at least {MIN_MIXED_PROBLEMS}: rerun "
+                "the pilot with more samples per problem (--n) or more problems, or plan from "
+                "--accuracy"
+            )
         spread = p * (1 - p)
         return cls(
             accuracy=float(p.mean()),
@@ -79,40 +95,48 @@ def half_width(parts: VarianceComponents, n: int, problems: int, scope: str) -> 
         return _z() * math.sqrt(parts.within / (n * problems))
     if parts.between is None:
         return None
-    critical = float(stats.t.ppf(0.5 + CONFIDENCE / 2, max(problems - 1, 1)))
-    return critical * math.sqrt((parts.between + parts.within / n) / problems)
+    return _t(problems) * math.sqrt((parts.between + parts.within / n) / problems)
 
 
 def samples_needed(
     parts: VarianceComponents, target: float, problems: int, scope: str = "fixed",
 ) -> int | None:
-    """Smallest n whose half-width is at most ``target`` (a fraction); None if none is."""
+    """Smallest n whose half-width is at most ``target`` (a fraction); None if none up to
+    MAX_SAMPLES is."""
     if scope not in SCOPES:
         raise EvalkitError(f"unknown scope {scope!r}: use {' or '.join(SCOPES)}")
-    if target <= 0:
-        raise EvalkitError("--target-ci must be positive (the ± half-width in points)")
+    check_target(target)
+    n = _unbounded_samples(parts, target, problems, scope)
+    return None if n is None or n > MAX_SAMPLES else n
+
+
+def check_target(target: float) -> None:
+    """A target half-width must be a positive, finite fraction."""
+    if not math.isfinite(target) or target <= 0:
+        raise EvalkitError(
+            "--target-ci must be a positive, finite number of points (the ± half-width)"
+        )
+
+
+def _unbounded_samples(
+    parts: VarianceComponents, target: float, problems: int, scope: str,
+) -> int | None:
+    """Smallest n reaching ``target`` with no cap; None if no n does."""
     if parts.within == 0:
         return 1 if (half_width(parts, 1, problems, scope) or 0) <= target else None
     if scope == "fixed":
-        n = math.ceil(_z() ** 2 * parts.within / (problems * target**2) - 1e-9)
-    else:
-        if parts.between is None:
-            return None
-        critical = float(stats.t.ppf(0.5 + CONFIDENCE / 2, max(problems - 1, 1)))
-        room = problems * (target / critical) ** 2 - parts.between
-        if room <= 0:
-            return None
-        n = math.ceil(parts.within / room - 1e-9)
-    n = max(n, 1)
-    return n if n <= MAX_SAMPLES else None
+        return max(1, math.ceil(_z() ** 2 * parts.within / (problems * target**2) - 1e-9))
+    if parts.between is None:
+        return None
+    room = problems * (target / _t(problems)) ** 2 - parts.between
+    return max(1, math.ceil(parts.within / room - 1e-9)) if room > 0 else None
 
 
 def population_floor(parts: VarianceComponents, problems: int) -> float | None:
     """The population half-width with infinitely many samples (None if between is unknown)."""
     if parts.between is None:
         return None
-    critical = float(stats.t.ppf(0.5 + CONFIDENCE / 2, max(problems - 1, 1)))
-    return critical * math.sqrt(parts.between / problems)
+    return _t(problems) * math.sqrt(parts.between / problems)
 
 
 @dataclass(frozen=True)
@@ -124,7 +148,7 @@ class Plan:
     target: float
     scope: str
     parts: VarianceComponents
-    samples: int | None  # None: the target cannot be reached in this scope
+    samples: int
 
     def widths(self, ns: Sequence[int] = (1, 2, 4, 8, 16, 32, 64, 128, 256)) -> list[tuple]:
         """(n, fixed half-width, population half-width or None) for a ladder of n."""
@@ -135,48 +159,74 @@ class Plan:
         ]
 
     def summary(self) -> str:
-        """Plain sentences: the answer, then what the other scope says."""
+        """Plain sentences: the answer and what it means, then what the other scope says."""
         p = self.parts
         head = (f"{self.task}: {self.problems} problems, accuracy {100 * p.accuracy:.1f}% "
                 f"({p.source})")
-        target = f"±{100 * self.target:.1f} pts (interval width {200 * self.target:.1f})"
-        scope = ("fixed problem set: seed-to-seed noise" if self.scope == "fixed"
-                 else "problems as a sample of a population")
-        if self.samples is not None:
-            answer = f"{self.samples} samples per problem give {target} ({scope})."
-        elif self.scope == "population" and p.between is None:
-            answer = ("the population interval needs the spread of difficulty between problems: "
-                      "plan from a pilot run (--pilot RUN_DIR).")
-        else:
+        target = 100 * self.target
+        if self.scope == "fixed":
+            answer = (f"{self.samples} samples per problem put avg@n within ±{target:.1f} pts of "
+                      f"the fixed-set mean (the score these {self.problems} problems give with "
+                      f"unlimited samples) in 95% of runs; two runs with other seeds differ by up "
+                      f"to ±{math.sqrt(2) * target:.1f} pts (95% of pairs).")
             floor = population_floor(p, self.problems)
-            answer = (f"no number of samples gives {target} ({scope}): with {self.problems} "
-                      f"problems the interval stays above ±{100 * floor:.1f} pts; "
-                      f"{self.problems_needed()} problems would be needed.")
-        floor = population_floor(p, self.problems)
-        if self.scope == "fixed" and floor is not None:
-            answer += (f" Over a population of problems the interval cannot go below "
-                       f"±{100 * floor:.1f} pts with {self.problems} problems.")
+            if floor is not None:
+                answer += (f" As a sample of a population of problems, the interval cannot go "
+                           f"below ±{100 * floor:.1f} pts with {self.problems} problems.")
+        else:
+            answer = (f"{self.samples} samples per problem give a 95% interval of "
+                      f"±{target:.1f} pts around the population mean (the problems as a sample "
+                      "of a population of problems, as in the results table).")
         return f"{head}: {answer}"
 
-    def problems_needed(self) -> int | None:
-        """Problems needed to reach the target in the population scope with many samples."""
-        if self.parts.between is None or self.parts.between == 0:
-            return None
-        count = max(2, math.ceil(_z() ** 2 * self.parts.between / self.target**2))  # t > z
-        while population_floor(self.parts, count) > self.target:
-            count += 1
-        return count
+
+def problems_needed(parts: VarianceComponents, target: float) -> int | None:
+    """Problems needed to reach the target in the population scope with many samples."""
+    if parts.between is None or parts.between == 0:
+        return None
+    count = max(2, math.ceil(_z() ** 2 * parts.between / target**2))  # t > z: start below
+    while population_floor(parts, count) > target:
+        count += 1
+    return count
 
 
 def make_plan(
     task: str, parts: VarianceComponents, target: float, problems: int | None = None,
     scope: str = "fixed",
 ) -> Plan:
-    """Plan the samples per problem for ``task`` (``target`` the ± half-width, a fraction)."""
+    """Plan the samples per problem for ``task`` (``target`` the ± half-width, a fraction);
+    an EvalkitError naming what would do when the target cannot be reached."""
     problems = problems or parts.problems
-    return Plan(task, problems, target, scope, parts,
-                samples_needed(parts, target, problems, scope))
+    samples = samples_needed(parts, target, problems, scope)
+    if samples is None:
+        raise EvalkitError(_out_of_reach(task, parts, target, problems, scope))
+    return Plan(task, problems, target, scope, parts, samples)
+
+
+def _out_of_reach(
+    task: str, parts: VarianceComponents, target: float, problems: int, scope: str,
+) -> str:
+    """Why no number of samples up to MAX_SAMPLES reaches ``target``, and what would."""
+    wanted = f"{task}: ±{100 * target:.3g} pts"
+    if scope == "population" and parts.between is None:
+        return (f"{wanted} over a population of problems needs the spread of difficulty "
+                "between problems: plan from a pilot run (--pilot RUN_DIR) or use --scope fixed")
+    floor = population_floor(parts, problems) if scope == "population" else None
+    if floor is not None and floor >= target:
+        needed = problems_needed(parts, target)
+        more = f"; {needed} problems would reach it" if needed else ""
+        return (f"{wanted} is out of reach with {problems} problems: however many samples, "
+                f"the population interval stays above ±{100 * floor:.2f} pts{more}")
+    n = _unbounded_samples(parts, target, problems, scope)
+    best = half_width(parts, MAX_SAMPLES, problems, scope)
+    return (f"{wanted} needs {n:,} samples per problem on {problems} problems, more than the "
+            f"{MAX_SAMPLES:,} evalkit plans for; ask for ±{100 * best:.2g} pts or more, or "
+            "evaluate more problems")
 
 
 def _z() -> float:
     return float(stats.norm.ppf(0.5 + CONFIDENCE / 2))
+
+
+def _t(problems: int) -> float:
+    return float(stats.t.ppf(0.5 + CONFIDENCE / 2, max(problems - 1, 1)))
