@@ -1,4 +1,5 @@
-"""Budget curves: answer positions, and the curve against rerunning with smaller max-tokens."""
+"""Budget curves: every cut sample graded again, and the curve against rerunning with smaller
+max-tokens."""
 
 import json
 from pathlib import Path
@@ -9,33 +10,14 @@ from click.testing import CliRunner
 from evalkit.cli import main
 from evalkit.errors import EvalkitError
 from evalkit.grading import Grader, extract_answer
-from evalkit.records import Problem
-from evalkit.statistics.budget import (
-    GradedSample,
-    answer_token,
-    budget_curve,
-    check_budgets,
-    correct_at_budgets,
-    length_summary,
-)
+from evalkit.records import Problem, SampleRecord
+from evalkit.stages.grade import grade_task
+from evalkit.statistics.budget import budget_curve, check_budgets, length_summary
 
 
 def chars(text: str) -> tuple[list[int], callable]:
     """Token ids of one character each, and their decoder."""
     return [ord(c) for c in text], lambda ids: "".join(map(chr, ids))
-
-
-@pytest.mark.parametrize("text", [
-    "Add 3 and 4. So \\boxed{42} is it, no doubt",
-    "First 42, then 17, and finally 42",  # an early 42 must not count: 17 comes after it
-    "The answer is 12.5\nbye",
-])
-def test_answer_token_is_where_the_final_answer_is_complete(text):
-    ids, decode = chars(text)
-    answer = extract_answer(text)[0]
-    position = answer_token(ids, answer, "math", decode)
-    assert all(extract_answer(text[:t])[0] == answer for t in range(position, len(text) + 1))
-    assert extract_answer(text[: position - 1])[0] != answer
 
 
 def test_an_answer_that_changes_and_changes_back_is_graded_at_every_budget():
@@ -45,24 +27,22 @@ def test_an_answer_that_changes_and_changes_back_is_graded_at_every_budget():
         " ok" * 9)
     ids, decode = chars(text)
     fifteen = [b for b in range(1, len(text) + 1) if extract_answer(text[:b])[0] == "15"]
-    assert fifteen and answer_token(ids, "12", "math", decode) < fifteen[0]  # the old shortcut
-    sample = GradedSample(num_tokens=len(ids) + 1, correct=True, token_ids=ids)  # + stop token
+    assert fifteen  # the cut text answers 15 at these budgets
+    sample = SampleRecord("0", 0, 0, text, len(ids) + 1, "stop", token_ids=ids)  # + stop token
     budgets = list(range(1, len(ids) + 2))
     with Grader(workers=0) as grader:
-        table = correct_at_budgets([Problem("0", "", "12", "math")], [[sample]], budgets, decode,
-                                   grader)
+        graded = grade_task([Problem("0", "", "12", "math")], [[sample]], grader, decode=decode,
+                            budgets=budgets)
+    table = graded.at_budget
     for budget in budgets:
         expected = budget > len(ids) or extract_answer(text[:budget])[0] == "12"
         assert table[budget][0][0] == expected, budget
     assert not any(table[b][0][0] for b in fifteen)
     (point,) = budget_curve({fifteen[0]: table[fifteen[0]]}, [[len(ids) + 1]], [["stop"]], [1])
-    assert point["method"] == "regraded" and point["metrics"][0]["value"] == 0.0
+    assert point.method == "regraded" and point.metrics[0].value == 0.0
 
 
-def test_answer_token_without_an_answer_and_budget_checks():
-    ids, decode = chars("no digits here")
-    assert answer_token(ids, None, "math", decode) is None
-    assert answer_token(ids, "7", "math", decode) is None  # the text does not yield it
+def test_budget_checks_and_length_summary():
     assert check_budgets([8, 4, 8], 16) == [4, 8]
     with pytest.raises(EvalkitError, match="exceeds the run's max tokens 16"):
         check_budgets([32], 16)
@@ -127,23 +107,24 @@ def test_budget_curve_equals_rerunning_with_smaller_max_tokens(tiny_model, tmp_p
     assert "score at each token budget" in report.output
 
 
-def test_tables_label_curves_made_by_the_old_shortcut_and_name_the_interval():
-    from evalkit.reports.table import budget_title, interval_notes, to_markdown
+def test_tables_name_the_interval_and_how_budget_points_were_made(tmp_path):
+    from stats_runs import write_run
 
-    metric = {"metric": "avg@2", "k": 2, "n": 2, "problems": 3, "value": 0.5, "stderr": 0.1,
-              "ci95": [0.2, 0.8], "interval": "clustered-wilson", "se_sampling": None}
-    point = {"budget": 8, "truncation_rate": 0.5, "metrics": [metric], "method": "regraded"}
-    results = {
-        "model": {"name": "m", "revision": "r"}, "engine": {"name": "hf"},
-        "prompt": {"preset": "boxed"}, "grader": {"name": "g", "grader_version": "1"},
-        "sampling": {"n": 2, "temperature": 0.6, "top_p": 1.0, "seed": 0},
-        "tasks": {"t": {"metrics": [metric], "truncation_rate": 0.0, "status_counts": {},
-                        "budget_curve": [point]}},
-    }
+    from evalkit.reports.table import budget_title, interval_notes
+    from evalkit.runfolder.folder import read_results
+
+    run = read_results(write_run(tmp_path / "run", {"t": {"p0": [True, False]}}))
+    from dataclasses import replace
+
+    from evalkit.results.schema import BudgetPoint, MetricValue
+
+    metric = MetricValue("avg@2", 2, 2, 1, 0.5, 0.1, (0.2, 0.8))
+    block = replace(run.tasks["t"], metrics=[metric],
+                    budget_curve=[BudgetPoint(8, 0.5, [metric])])
+    results = replace(run, tasks={"t": block})
     assert budget_title(results) == "score at each token budget"
     assert interval_notes(results) == [
         "95% CI: clustered Wilson interval over problems (docs/statistics.md)"]
-    old = {**results, "tasks": {"t": {**results["tasks"]["t"], "budget_curve": [
-        {k: v for k, v in point.items() if k != "method"}]}}}
-    assert "approximate" in budget_title(old) and "approximate" in to_markdown(old)
-    assert "approximate" not in to_markdown(results)
+    other = replace(results, tasks={"t": replace(block, budget_curve=[
+        BudgetPoint(8, 0.5, [metric], method="estimated")])})
+    assert budget_title(other) == "score at each token budget (estimated)"

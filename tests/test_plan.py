@@ -88,8 +88,8 @@ def test_population_scope_has_a_floor_and_says_how_many_problems_reach_it():
 
 @pytest.mark.parametrize("target,message", [
     ("1e-7", "samples per problem on 30 problems, more than the 1,000,000 evalkit plans"),
-    ("nan", "positive, finite number of points"),
-    ("inf", "positive, finite number of points"),
+    ("nan", "is not a finite number"),
+    ("inf", "is not a finite number"),
 ])
 def test_unreachable_or_meaningless_targets_are_refused_in_one_line(target, message):
     result = CliRunner().invoke(main, ["plan", "--task", "aime24", "--target-ci", target,

@@ -26,9 +26,8 @@ from evalkit.results.schema import MetricValue, RunSampling, TaskBlock
 from evalkit.run.stored import read_stored_task
 from evalkit.runfolder.folder import RunFolder
 from evalkit.runfolder.grades import GradeRow
-from evalkit.stages.grade import grade_task, tokenizer_decoder
+from evalkit.stages.grade import Decode, grade_task, tokenizer_decoder
 from evalkit.stages.score import score_task
-from evalkit.statistics.budget import Decode
 
 
 @dataclass(frozen=True)
