@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from evalkit import __version__
 from evalkit.generation.engines import (
     SERVER_ENGINES,
     Engine,
@@ -38,8 +39,7 @@ from evalkit.results.schema import ModelInfo, PromptInfo, Results, RunSampling, 
 from evalkit.run.plan import RunPlan, TaskPlan
 from evalkit.runfolder.folder import RunFolder
 from evalkit.runfolder.store import SampleStore
-from evalkit.stages.grade import grade_task, tokenizer_decoder
-from evalkit.stages.score import score_task
+from evalkit.stages.grade import GradedTask, grade_task
 
 
 def store_key(plan: RunPlan, ref: ModelRef, task_plan: TaskPlan,
@@ -80,6 +80,8 @@ class Runner:
         self.engine_load_s = 0.0
         self.generate_s = 0.0
         self.generated = 0
+        self.previous: Results | None = None  # the folder's results before this run
+        self.grader: Grader | None = None
         self._note: StatusCallback = self._print_note  # the generating bar's, while it runs
 
     def run(self) -> Results:
@@ -87,7 +89,7 @@ class Runner:
         started = time.time()
         ref = self.ref = self._model_ref()
         with RunFolder.writing(plan.output_dir, "evalkit run") as folder:
-            previous = folder.read_results() if folder.has_results() else None
+            previous = self.previous = folder.read_results() if folder.has_results() else None
             cache = folder.grade_cache()
             self._say(cache.warnings)
             server = self._server()
@@ -95,6 +97,7 @@ class Runner:
             with Grader(workers=plan.settings.grader_workers,
                         timeout_s=plan.settings.grader_timeout, cache=cache.entries,
                         config=plan.grader_config) as grader:
+                self.grader = grader
                 for task_plan in plan.tasks:
                     earlier = previous.tasks.get(task_plan.task.name) if previous else None
                     blocks[task_plan.task.name] = self._run_task(folder, task_plan, ref, server,
@@ -200,22 +203,46 @@ class Runner:
         grade_started = time.time()
         with _progress(self.console) as bar:
             job = bar.add_task(f"grading {task.name}", total=len(problems) * n)
-            graded = grade_task(
-                problems, samples, grader,
-                decode=tokenizer_decoder(self.engine.tokenizer if self.engine else ref.path)
-                if ref.path else None,
-                budgets=task_plan.budgets, previous=folder.previous_grades(grades_file),
-                progress=lambda k: bar.advance(job, k),
-            )
-        scores = score_task(graded, plan.ks)
-        folder.write_grades(grades_file, [row for problem in graded.rows for row in problem])
-        return task_block(
-            TaskFacts(task.name, task.variant, task.source, task.sha256(),
-                      problems[0].answer_kind if problems else task.answer_kind),
-            [p.id for p in problems], n, task_plan.sampling.to_json(), scores,
-            samples_file, grades_file,
-            {"generate": gen_s, "grade": time.time() - grade_started},
-        )
+            graded = grade_task(problems, samples, grader,
+                                previous=folder.previous_grades(grades_file),
+                                progress=lambda k: bar.advance(job, k))
+        facts = TaskFacts(task.name, task.variant, task.source, task.sha256(),
+                          problems[0].answer_kind if problems else task.answer_kind)
+        ids = [p.id for p in problems]
+        if graded.unchanged and self._scored(earlier, facts, ids, task_plan, samples_file):
+            block = earlier  # the same samples, grades and settings: the same figures
+        else:
+            block = task_block(facts, ids, n, task_plan.sampling.to_json(),
+                               self._score(graded, task_plan, ref), samples_file, grades_file,
+                               {})
+            folder.write_grades(grades_file, [row for problem in graded.rows for row in problem])
+        return replace(block, wall_time_s={"generate": gen_s,
+                                           "grade": time.time() - grade_started})
+
+    def _scored(self, earlier: TaskBlock | None, facts: TaskFacts, ids: list[str],
+                task_plan: TaskPlan, samples_file: str) -> bool:
+        """Whether ``earlier`` holds this task's figures already: the same data, problems,
+        samples, settings, k values and budgets, scored by this evalkit."""
+        previous = self.previous
+        return (earlier is not None and previous is not None
+                and previous.evalkit_version == __version__
+                and list(previous.sampling.k) == list(self.plan.ks)
+                and (earlier.task, earlier.data_sha256, earlier.problem_ids, earlier.n,
+                     earlier.sampling, earlier.samples_file)
+                == (facts.name, facts.data_sha256, ids, self.plan.settings.n,
+                    task_plan.sampling.to_json(), samples_file)
+                and [p.budget for p in earlier.budget_curve] == list(task_plan.budgets))
+
+    def _score(self, graded: GradedTask, task_plan: TaskPlan, ref: ModelRef) -> Any:
+        """The score stage (budgets graded first, where asked): the task's figures."""
+        from evalkit.stages.grade import grade_budgets, tokenizer_decoder
+        from evalkit.stages.score import score_task
+
+        if task_plan.budgets:
+            decode = tokenizer_decoder(self.engine.tokenizer if self.engine else ref.path) \
+                if ref.path else None
+            graded = grade_budgets(graded, task_plan.budgets, decode, self.grader)
+        return score_task(graded, self.plan.ks)
 
     def _generate(self, task_plan: TaskPlan, missing: list, store: SampleStore) -> None:
         started, load_before = time.time(), self.engine_load_s

@@ -34,6 +34,7 @@ class GradedTask:
     samples: list[list[SampleRecord]]
     rows: list[list[GradeRow]]
     at_budget: dict[int, list[list[bool]]]  # budget -> verdict of each sample cut there
+    unchanged: bool = False  # every grade and class is the previous one: nothing was judged
 
     @property
     def correct(self) -> list[list[bool]]:
@@ -105,15 +106,18 @@ def grade_task(
     flat = iter(grade_samples(items, grader, previous=previous, progress=progress))
     rows = [[next(flat) for _ in row] for row in samples]
     rows = add_classes(problems, rows, grader, previous)
-    at_budget = _at_budgets(problems, samples, rows, budgets, decode, grader) if budgets else {}
-    return GradedTask(list(problems), [list(r) for r in samples], rows, at_budget)
+    unchanged = len(previous) == len(items) and all(
+        previous.get((r.problem_id, r.sample_index)) is r for row in rows for r in row)
+    graded = GradedTask(list(problems), [list(r) for r in samples], rows, {}, unchanged)
+    return grade_budgets(graded, budgets, decode, grader) if budgets else graded
 
 
-def _at_budgets(problems: Sequence[Problem], samples: Sequence[Sequence[SampleRecord]],
-                rows: list[list[GradeRow]], budgets: Sequence[int], decode: Decode | None,
-                grader: Grader) -> dict[int, list[list[bool]]]:
-    """Per budget, the verdict of every sample cut at that many tokens: a sample that stopped
-    within the budget keeps its grade, any other is decoded cut and graded again."""
+def grade_budgets(graded: GradedTask, budgets: Sequence[int], decode: Decode | None,
+                  grader: Grader) -> GradedTask:
+    """The task with, per budget, the verdict of every sample cut at that many tokens: a
+    sample that stopped within the budget keeps its grade, any other is decoded cut and graded
+    again."""
+    problems, samples, rows = graded.problems, graded.samples, graded.rows
     if decode is None:
         raise EvalkitError("budget curves decode token ids, and this run has no tokenizer")
     table = {b: [[r.status == "correct" for r in row] for row in rows] for b in budgets}
@@ -132,7 +136,7 @@ def _at_budgets(problems: Sequence[Problem], samples: Sequence[Sequence[SampleRe
                 places.append((budget, i, j))
     for (budget, i, j), grade in zip(places, grader.grade(requests), strict=True):
         table[budget][i][j] = grade.correct
-    return table
+    return replace(graded, at_budget=table)
 
 
 def add_classes(problems: Sequence[Problem], rows: list[list[GradeRow]], grader: Grader,
