@@ -133,7 +133,9 @@ def parse_asdiv(row: Row, index: int) -> Problem:
 
 
 def parse_mmlu_stem(row: Row, index: int) -> Problem:
-    """MMLU-STEM: id = row index, text = question + "A. ..." lines, gold = letter of `answer`."""
+    """MMLU-STEM: id = row index, text = question + "A. ..." lines, gold = letter of `answer`;
+    the question alone is kept as ``meta["stem"]`` for prompts that list the choices their own
+    way."""
     choices = tuple(str(choice).strip() for choice in row["choices"])
     lines = [row["question"].strip()]
     lines += [f"{answers.CHOICE_LETTERS[i]}. {choice}" for i, choice in enumerate(choices)]
@@ -143,5 +145,5 @@ def parse_mmlu_stem(row: Row, index: int) -> Problem:
         gold=answers.choice_gold(row["answer"], len(choices)),
         answer_kind="choice",
         choices=choices,
-        meta={"subject": row["type"]},
+        meta={"subject": row["type"], "stem": row["question"].strip()},
     )

@@ -16,10 +16,11 @@ from click.testing import CliRunner
 from evalkit.cli import main
 from evalkit.errors import EvalkitError
 from evalkit.generation.parallel import WorkItem, device_groups, shard
+from evalkit.records import Problem
 
 
 def test_shards_keep_problems_whole_and_deal_them_round_robin():
-    items = [WorkItem(p, i, 0, "q") for p in "abcde" for i in range(3)]
+    items = [WorkItem(p, i, 0, Problem(p, "q", "1")) for p in "abcde" for i in range(3)]
     shards = shard(items, 2)
     assert {i.problem_id for i in shards[0]} == {"a", "c", "e"}
     assert {i.problem_id for i in shards[1]} == {"b", "d"}

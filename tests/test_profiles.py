@@ -110,3 +110,26 @@ def test_a_profiled_run_shows_published_next_to_reproduced(tiny_model: Path, tmp
     at = next(i for i, row in enumerate(lines) if "reproduced (run)" in row)
     assert lines[at - 1].startswith("| ReasonLite-0.6B |")  # right under the row it reproduces
     assert "✗" in lines[at]  # a random tiny model is far from the published figures
+
+
+PROMPTS = json.loads((Path(__file__).parent / "fixtures" / "parity" /
+                      "qwen25_math_prompts.json").read_text())
+
+
+@pytest.mark.parametrize("case", [c for c in PROMPTS["cases"] if c["num_shots"] == 0],
+                         ids=lambda c: c["data_name"])
+def test_qwen25_math_prompts_match_the_toolkit_text(case, tiny_model):
+    """The Qwen2.5-Math toolkit's own prompt text (read from its code, see the fixture's
+    README), rebuilt from evalkit's bundled problem with the LightReasoner profile's settings."""
+    from transformers import AutoTokenizer
+
+    from evalkit.generation.prompts import Prompter, get_preset
+    from evalkit.tasks import get_task
+
+    plan = _plan(model="Qwen/Qwen2.5-Math-1.5B")
+    prompter = Prompter(get_preset(plan.settings.prompt),
+                        AutoTokenizer.from_pretrained(tiny_model), plan.settings.chat_template)
+    problem = get_task(case["data_name"]).load(limit=1)[0]
+    rendered = prompter.render_problem(problem)
+    assert rendered.text == case["prompt"] and not rendered.add_special_tokens
+    assert list(plan.settings.stop) == PROMPTS["stop"]

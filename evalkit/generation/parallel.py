@@ -26,7 +26,7 @@ from evalkit.generation.engines import (
     SamplingConfig,
     create_engine,
 )
-from evalkit.records import Completion
+from evalkit.records import Completion, Problem
 
 POLL_S = 1.0
 
@@ -38,7 +38,7 @@ class WorkItem:
     problem_id: str
     sample_index: int
     seed: int
-    question: str
+    problem: Problem
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,8 @@ def _worker(
         engine = create_engine(job.engine, job.model_path, job.batch_size, job.dtype, job.options)
         prompter = Prompter(get_preset(job.prompt), engine.tokenizer, job.chat_template)
         requests = [
-            GenerationRequest(i.problem_id, i.sample_index, i.seed, prompter.render(i.question))
+            GenerationRequest(i.problem_id, i.sample_index, i.seed,
+                              prompter.render_problem(i.problem))
             for i in items
         ]
         engine.prepare(requests, job.sampling)

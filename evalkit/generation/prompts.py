@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from evalkit.errors import EvalkitError
+from evalkit.records import Problem
+from evalkit.tasks.answers import CHOICE_LETTERS
 
 BOXED_INSTRUCTION = "Please reason step by step, and put your final answer within \\boxed{}."
 
@@ -19,6 +21,11 @@ class PromptPreset:
     user_template: str
     system: str | None = None
     description: str = ""
+    # how a multiple-choice problem is written: "lines" (the task's own "A. ..." lines) or
+    # "answer-choices" (stem, then "Answer Choices: (A) ... (B) ...", as the Qwen2.5-Math
+    # evaluation toolkit writes it: QwenLM/Qwen2.5-Math@a45202bd16f1ec06f433442dc1152d0074773465
+    # evaluation/parser.py#L654-L719)
+    choices: str = "lines"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -50,6 +57,7 @@ PRESETS: dict[str, PromptPreset] = {
             "{question}",
             system=BOXED_INSTRUCTION,
             description="Qwen2.5-Math CoT system prompt (as LightReasoner evaluates)",
+            choices="answer-choices",
         ),
         PromptPreset(
             "plain",
@@ -95,6 +103,15 @@ class Prompter:
             )
         self.preset = preset
         self.tokenizer = tokenizer
+
+    def render_problem(self, problem: Problem) -> RenderedPrompt:
+        """A problem's prompt, its choices written the preset's way."""
+        stem = problem.meta.get("stem")
+        if self.preset.choices == "answer-choices" and problem.choices and stem is not None:
+            listed = " ".join(f"({CHOICE_LETTERS[i]}) {choice}"
+                              for i, choice in enumerate(problem.choices))
+            return self.render(f"{stem}\nAnswer Choices: {listed}")
+        return self.render(problem.question)
 
     def render(self, question: str) -> RenderedPrompt:
         user = self.preset.user_template.replace("{question}", question)

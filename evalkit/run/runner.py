@@ -277,7 +277,7 @@ class Runner:
                 seed = self.plan.settings.seed
                 requests = [
                     GenerationRequest(p.id, i, sample_seed(seed, p.id, i),
-                                      prompter.render(p.question))
+                                      prompter.render_problem(p))
                     for p, i in missing
                 ]
                 self._prepare(engine, requests, sampling)
@@ -292,7 +292,7 @@ class Runner:
         plan, settings = self.plan, self.plan.settings
         job = WorkerJob(plan.engine, self.ref.path, settings.batch_size, settings.dtype,
                         plan.engine_options, plan.prompt.name, sampling, settings.chat_template)
-        items = [WorkItem(p.id, i, sample_seed(settings.seed, p.id, i), p.question)
+        items = [WorkItem(p.id, i, sample_seed(settings.seed, p.id, i), p)
                  for p, i in missing]
         report = generate_data_parallel(settings.data_parallel, job, items, on_batch)
         if report.engine_info:
