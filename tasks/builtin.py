@@ -133,9 +133,7 @@ def parse_asdiv(row: Row, index: int) -> Problem:
 
 
 def parse_mmlu_stem(row: Row, index: int) -> Problem:
-    """MMLU-STEM: id = row index, text = question + "A. ..." lines, gold = letter of `answer`;
-    the question alone is kept as ``meta["stem"]`` for prompts that list the choices their own
-    way."""
+    """MMLU-STEM: id = row index, text = question + "A. ..." lines, gold = letter of `answer`."""
     choices = tuple(str(choice).strip() for choice in row["choices"])
     lines = [row["question"].strip()]
     lines += [f"{answers.CHOICE_LETTERS[i]}. {choice}" for i, choice in enumerate(choices)]
@@ -145,5 +143,5 @@ def parse_mmlu_stem(row: Row, index: int) -> Problem:
         gold=answers.choice_gold(row["answer"], len(choices)),
         answer_kind="choice",
         choices=choices,
-        meta={"subject": row["type"], "stem": row["question"].strip()},
+        meta={"subject": row["type"]},
     )

@@ -105,12 +105,13 @@ class Prompter:
         self.tokenizer = tokenizer
 
     def render_problem(self, problem: Problem) -> RenderedPrompt:
-        """A problem's prompt, its choices written the preset's way."""
-        stem = problem.meta.get("stem")
-        if self.preset.choices == "answer-choices" and problem.choices and stem is not None:
+        """A problem's prompt, its choices written the preset's way (a choice problem's text is
+        its stem, then one "A. choice" line per choice)."""
+        if self.preset.choices == "answer-choices" and problem.choices:
+            stem = problem.question.split("\n")[: -len(problem.choices)]
             listed = " ".join(f"({CHOICE_LETTERS[i]}) {choice}"
                               for i, choice in enumerate(problem.choices))
-            return self.render(f"{stem}\nAnswer Choices: {listed}")
+            return self.render("\n".join([*stem, f"Answer Choices: {listed}"]))
         return self.render(problem.question)
 
     def render(self, question: str) -> RenderedPrompt:
