@@ -31,7 +31,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from evalkit.grading.normalise import NUMBER, canonical_number, unwrap_math
+from evalkit.grading.normalise import NUMBER, canonical_number, plain_number, unwrap_math
 
 Rule = Callable[[str], str | None]
 
@@ -201,7 +201,7 @@ _MATH_RULES: tuple[tuple[str, Rule], ...] = (
     ("bold", _then(_last_bold, tidy)),
     ("gsm8k_hash", _then(_last_match(_HASH), tidy)),
     ("A:", _then(_last_match(_A_COLON), tidy)),
-    ("last_number", _then(_last_match(_LAST_NUMBER), lambda number: number.replace(",", ""))),
+    ("last_number", _then(_last_match(_LAST_NUMBER), plain_number)),
 )
 
 _CHOICE_RULES: tuple[tuple[str, Rule], ...] = (

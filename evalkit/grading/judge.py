@@ -34,14 +34,36 @@ import logging
 import re
 
 import sympy
-from math_verify import parse, verify
+from latex2sympy2_extended.math_normalization import units_regex
+from math_verify import (
+    ExprExtractionConfig,
+    LatexExtractionConfig,
+    LatexNormalizationConfig,
+    parse,
+    verify,
+)
 
 from evalkit.errors import EvalkitError
-from evalkit.grading.normalise import canonical_number, unwrap_math
+from evalkit.grading.normalise import (
+    canonical_number,
+    strip_text_units,
+    unwrap_math,
+    upright_constants,
+)
 
 _PERCENT = re.compile(r"\s*\\?%$")
 DEFAULT_PRECISION = 6
 _CHOICE = re.compile(r"\(?([A-Ja-j])\)?")
+# math-verify's default LaTeX normalisation without its unit removal, which reads any answer
+# that ends in "}" after a \text{...} or \mathrm{...} as a unit and cuts it there
+# (\frac{\mathrm{e}}{2} -> "\frac{"); evalkit removes units itself (normalise_answer).
+_LATEX = LatexExtractionConfig(
+    normalization_config=LatexNormalizationConfig(
+        basic_latex=True, units=False, malformed_operators=True, nits=True, boxed="all",
+        equations=False,
+    )
+)
+_TARGETS = (_LATEX, ExprExtractionConfig())
 
 
 class _DropTimeoutDisabledWarning(logging.Filter):
@@ -57,11 +79,23 @@ for _name in ("math_verify.parser", "math_verify.grader"):
 
 def normalise_answer(text: str, percent: str = "strip") -> str:
     """Apply the delimiter, percent and number policies above to one answer string."""
-    text = unwrap_math(text)
+    text = strip_units(upright_constants(" ".join(unwrap_math(text).split())))
     stripped = _PERCENT.sub("", text)
     if percent == "strict" and stripped != text:
         return f"\\frac{{{canonical_number(stripped) or stripped}}}{{100}}"
     return canonical_number(stripped) or stripped
+
+
+def strip_units(text: str) -> str:
+    """Units after a quantity: trailing ``\\text{}`` / ``\\mathrm{}`` groups
+    (:func:`~evalkit.grading.normalise.strip_text_units`), then math-verify's unit words
+    ("5 cm", "3 hours"), as math-verify's own unit step removes them."""
+    text = strip_text_units(text)
+    for _ in range(2):
+        stripped = units_regex.sub(r"\1", text)
+        if stripped and stripped != text:
+            text = stripped
+    return text
 
 
 def parse_answer(text: str, percent: str = "strip") -> list:
@@ -69,7 +103,9 @@ def parse_answer(text: str, percent: str = "strip") -> list:
     text = normalise_answer(text, percent)
     if not text:
         return []
-    return parse(f"${text}$", parsing_timeout=None) or parse(text, parsing_timeout=None)
+    return parse(f"${text}$", _TARGETS, parsing_timeout=None) or parse(
+        text, _TARGETS, parsing_timeout=None
+    )
 
 
 def numbers_agree(gold: object, answer: object, precision: int = DEFAULT_PRECISION) -> bool:

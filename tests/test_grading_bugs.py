@@ -1,0 +1,85 @@
+"""The grader bugs of issue 20, one class per section, each with cases of our own."""
+
+from __future__ import annotations
+
+import pytest
+
+from evalkit.grading import extract_answer
+from evalkit.grading.judge import judge_math
+from evalkit.grading.normalise import canonical_number, strip_text_units
+
+# --- 1. \mathrm{e} and other upright text inside an expression -------------------------------
+
+
+@pytest.mark.parametrize(
+    ("gold", "answer"),
+    [
+        (r"\frac{\mathrm{e}}{4}", r"\frac{\mathrm{e}}{5}"),  # was: both cut to "\frac{"
+        (r"3-\frac{1}{\mathrm{e}^{3}}", "3"),  # was: cut to "3-\frac{1}{" and read as 3
+        (r"2\mathrm{e}", "2"),  # upright e is Euler's number, not a unit
+        (r"\frac{\mathrm{m}}{4}", r"\frac{\mathrm{m}}{7}"),
+        (r"x\text{ m}+\frac{1}{2}", "x"),
+    ],
+)
+def test_upright_text_inside_an_expression_is_not_a_unit(gold: str, answer: str) -> None:
+    assert not judge_math(gold, answer)
+
+
+@pytest.mark.parametrize(
+    ("gold", "answer"),
+    [
+        (r"\frac{e}{4}", r"\frac{\mathrm{e}}{4}"),
+        (r"1-\frac{2}{e^{2}}", r"1-\frac{2}{\mathrm{e}^2}"),
+        (r"3e", r"3\,\mathrm{e}"),
+        (r"2i", r"2\mathrm{i}"),
+        ("7", r"7\text{ kg}^2"),  # trailing units still go
+        ("12", r"12 \mathrm{~m} / \mathrm{s}"),
+        ("4", r"4\,\text{N}\cdot\text{m}"),
+    ],
+)
+def test_upright_constants_and_trailing_units(gold: str, answer: str) -> None:
+    assert judge_math(gold, answer)
+
+
+def test_only_whole_trailing_text_groups_are_units() -> None:
+    assert strip_text_units(r"9\text{ cm}^{2}") == "9"
+    assert strip_text_units(r"\frac{\text{cm}}{2}") == r"\frac{\text{cm}}{2}"
+    assert strip_text_units(r"\text{Tuesday}") == r"\text{Tuesday}"
+    assert strip_text_units(r"\text{red} \text{ or } \text{blue}") == (
+        r"\text{red} \text{ or } \text{blue}"
+    )
+
+
+# --- 2. spaces and thin spaces as thousands separators ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("2 500", "2500"),
+        (r"2\,500", "2500"),
+        (r"12\,345\,678", "12345678"),
+        ("3\u202f200", "3200"),  # narrow no-break space
+        (r"\$4\,000.50", "4000.50"),
+        ("12 34", None),  # not groups of three: two numbers, not one
+        ("1 0000", None),
+    ],
+)
+def test_spaced_thousands_are_one_number(text: str, number: str | None) -> None:
+    assert canonical_number(text) == number
+
+
+def test_spaced_thousands_are_judged_as_one_number() -> None:
+    assert judge_math("2500", "2 500")
+    assert judge_math("2500", r"2\,500")
+    assert not judge_math("0", "2 500")  # was: read as 2 * 500 ... = 0 against gold 0
+    assert not judge_math("500", r"2\,500")
+
+
+def test_spaced_thousands_are_extracted_whole() -> None:
+    assert extract_answer("So the final answer is 3 600.") == ("3600", "answer_is")
+    assert extract_answer("In total they raised $12 750 for the school.") == (
+        "12750",
+        "last_number",
+    )
+    assert extract_answer(r"The area is $\boxed{1\,024}$") == ("1024", "boxed")
