@@ -83,3 +83,20 @@ def test_spaced_thousands_are_extracted_whole() -> None:
         "last_number",
     )
     assert extract_answer(r"The area is $\boxed{1\,024}$") == ("1024", "boxed")
+
+
+# --- 3. boxes listed together inside \( \) and \[ \] ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "answer"),
+    [
+        (r"The roots are \(t=\boxed{3}\) and \(t=\boxed{-5}\).", "3, -5"),
+        (r"So \(\boxed{4}\), \(\boxed{9}\) or \(\boxed{16}\)", "4, 9, 16"),
+        ("Both work:\n\\[\ny = \\boxed{0}\n\\]\nand\n\\[\ny = \\boxed{2}\n\\]", "0, 2"),
+        # A box far from the last one, with words between, is an earlier step: not joined.
+        (r"First \(\boxed{7}\) is too big, so we try again and get \(\boxed{5}\)", "5"),
+    ],
+)
+def test_boxes_listed_inside_parenthesis_delimiters_are_joined(text: str, answer: str) -> None:
+    assert extract_answer(text) == (answer, "boxed")

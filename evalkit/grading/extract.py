@@ -9,7 +9,8 @@ Math answers (first rule that fires wins; each names itself in the returned rule
 
 ``boxed``        the last complete ``\\boxed{...}`` / ``\\fbox{...}`` (nested braces), or
                  ``\\boxed 5`` without braces; boxes listed together at the end
-                 (``\\boxed{3}, \\boxed{5}``, ``$x=\\boxed{2}$ or $x=\\boxed{-2}$``) are joined
+                 (``\\boxed{3}, \\boxed{5}``, ``$x=\\boxed{2}$ or $x=\\boxed{-2}$``, the same
+                 in ``\\(...\\)`` or ``\\[...\\]``) are joined
                  into one answer set ``3, 5`` (OlympiadBench multi-answer problems)
 ``answer_is``    the last "the answer is X", "final answer is: X", "Answer: X", "**Answer:** X"
 ``bold``         the last ``**X**`` on the last non-empty line, when X looks like math
@@ -41,7 +42,7 @@ _THINK_CLOSE = "</think>"
 _BOX_COMMAND = re.compile(r"\\(?:boxed|fbox)(?![A-Za-z])")
 _BOX_BARE = re.compile(r"\s+([^\s$]+)")
 _BOX_SEPARATOR = re.compile(
-    r"(?:\\quad|\\text\{\s*(?:and|or)\s*\}|\b(?:and|or)\b|[\s$,;])*"
+    r"(?:\\quad|\\text\{\s*(?:and|or)\s*\}|\b(?:and|or)\b|\\[()\[\]]|[\s$,;])*"
     r"(?:[A-Za-z](?:_\{?\w+\}?)?\s*=\s*)?"
 )
 _ANSWER_PHRASE = re.compile(r"(?i:\banswer(?:\s+is\b\s*:?|\s*\**\s*:))")
