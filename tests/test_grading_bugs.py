@@ -100,3 +100,24 @@ def test_spaced_thousands_are_extracted_whole() -> None:
 )
 def test_boxes_listed_inside_parenthesis_delimiters_are_joined(text: str, answer: str) -> None:
     assert extract_answer(text) == (answer, "boxed")
+
+
+# --- 4. digits right after CJK characters -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "answer"),
+    [
+        ("小明一共走了12公里。", "12"),
+        ("所以她每天赚18美元", "18"),
+        ("答え：合計は250個です。", "250"),
+        ("따라서 정답은45개입니다.", "45"),
+        ("因此结果是-7。", "-7"),
+    ],
+)
+def test_numbers_right_after_cjk_characters_are_found(text: str, answer: str) -> None:
+    assert extract_answer(text) == (answer, "last_number")
+
+
+def test_numbers_glued_to_latin_letters_are_still_not_numbers() -> None:
+    assert extract_answer("The code is x2 and y3b") == (None, None)
