@@ -121,3 +121,26 @@ def test_numbers_right_after_cjk_characters_are_found(text: str, answer: str) ->
 
 def test_numbers_glued_to_latin_letters_are_still_not_numbers() -> None:
     assert extract_answer("The code is x2 and y3b") == (None, None)
+
+
+# --- 5. "Final Answer: <a sentence>" ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "answer"),
+    [
+        ("Final Answer: The smallest possible $k$ is 12.", "12"),
+        ("Answer: The number of ways is $\\binom{7}{3}$.", "\\binom{7}{3}"),
+        ("Final Answer: There are 41 lattice points.", "41"),
+        ("Answer: so we obtain $y = 2x - 1$", "y = 2x - 1"),
+        ("Answer: $a=4$ is the only value.", "a=4"),
+        ("Final Answer: Wednesday", "Wednesday"),  # a one-word answer is kept
+    ],
+)
+def test_a_sentence_after_an_answer_phrase_is_cut_to_its_answer(text: str, answer: str) -> None:
+    assert extract_answer(text) == (answer, "answer_is")
+
+
+def test_a_final_answer_sentence_is_judged_on_its_number() -> None:
+    answer, _ = extract_answer("Final Answer: The largest $m$ is 27.")
+    assert answer is not None and judge_math("27", answer) and not judge_math("2", answer)

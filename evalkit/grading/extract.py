@@ -12,7 +12,9 @@ Math answers (first rule that fires wins; each names itself in the returned rule
                  (``\\boxed{3}, \\boxed{5}``, ``$x=\\boxed{2}$ or $x=\\boxed{-2}$``, the same
                  in ``\\(...\\)`` or ``\\[...\\]``) are joined
                  into one answer set ``3, 5`` (OlympiadBench multi-answer problems)
-``answer_is``    the last "the answer is X", "final answer is: X", "Answer: X", "**Answer:** X"
+``answer_is``    the last "the answer is X", "final answer is: X", "Answer: X", "**Answer:** X";
+                 where X is a sentence ("Final Answer: The largest $n$ is 34."), what follows
+                 its last "is" / "are" / "equals" when that holds math, else its last math span
 ``bold``         the last ``**X**`` on the last non-empty line, when X looks like math
 ``gsm8k_hash``   ``#### N``
 ``A:``           a line ``A: N`` (OpenAI GSM8K solutions)
@@ -56,6 +58,8 @@ _LAST_NUMBER = re.compile(rf"(?:(?<![\w)\]}}])-)?(?<![\w.]){NUMBER}(?:/\d+)?", r
 _SENTENCE_END = re.compile(r"\.(?:\s|$)")
 _NUMBER_THEN_WORDS = re.compile(rf"(-?(?:\\?\$)?\s*{NUMBER}\s*(?:\\?%)?)\s+[A-Za-z][A-Za-z\s'’-]*")
 _BARE_WORD = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{3,}")
+_COPULA = re.compile(r"\b(?:is|are|was|were|equals|be)\b", re.IGNORECASE)
+_MATH_SPAN = re.compile(r"\$\$(.+?)\$\$|\\\[(.+?)\\\]|\\\((.+?)\\\)|\$([^$]+)\$", re.DOTALL)
 _LETTER = re.compile(r"\(?([A-J])\)?(?=[\s.:,)]|$)")
 _LETTER_TEXT = re.compile(r"\\(?:text|mathrm|textbf)\{([^{}]*)\}")
 _LETTER_LINE = re.compile(r"^[ \t*>_#-]*\(?([A-J])\)?[ \t*.:_]*$", re.MULTILINE)
@@ -158,6 +162,24 @@ def _answer_tail(text: str) -> str | None:
     return tail[1] if tail else None
 
 
+def tidy_phrase(raw: str) -> str:
+    """:func:`tidy` for what follows an answer phrase; a sentence there is cut to its answer:
+    the math after its last copula ("The largest $n$ is 34." -> ``34``), else its last math
+    span ("we get $x=3$" -> ``x=3``), else kept whole ("Evelyn", "yes")."""
+    text = tidy(raw)
+    if len(text.split()) < 2 or _BARE_WORD.search(text) is None:
+        return text
+    copulas = list(_COPULA.finditer(text))
+    if copulas:
+        after = tidy(text[copulas[-1].end() :])
+        if after and re.search(r"[\d\\]", after):
+            return after
+    spans = list(_MATH_SPAN.finditer(text))
+    if spans:
+        return tidy(next(group for group in spans[-1].groups() if group is not None))
+    return text
+
+
 def _last_bold(text: str) -> str | None:
     """The last ``**X**`` on the last non-empty line, if X looks like math."""
     lines = [line for line in text.splitlines() if line.strip()]
@@ -199,7 +221,7 @@ def _then(find: Rule, clean: Rule) -> Rule:
 
 _MATH_RULES: tuple[tuple[str, Rule], ...] = (
     ("boxed", _then(_last_box, tidy)),
-    ("answer_is", _then(_answer_tail, tidy)),
+    ("answer_is", _then(_answer_tail, tidy_phrase)),
     ("bold", _then(_last_bold, tidy)),
     ("gsm8k_hash", _then(_last_match(_HASH), tidy)),
     ("A:", _then(_last_match(_A_COLON), tidy)),
