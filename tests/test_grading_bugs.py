@@ -144,3 +144,39 @@ def test_a_sentence_after_an_answer_phrase_is_cut_to_its_answer(text: str, answe
 def test_a_final_answer_sentence_is_judged_on_its_number() -> None:
     answer, _ = extract_answer("Final Answer: The largest $m$ is 27.")
     assert answer is not None and judge_math("27", answer) and not judge_math("2", answer)
+
+
+# --- 6. the last math expression before the last number ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "answer"),
+    [
+        ("Hence $y \\leq 7$ holds for every admissible input.", "y \\leq 7"),
+        ("The vertex is at \\((2, -3)\\), which we can check by substitution.", "(2, -3)"),
+        ("Collecting terms we find\n\\[\n\\frac{n(n+1)}{2}\n\\]\nas claimed.", "\\frac{n(n+1)}{2}"),
+        ("So $r = 2\\sqrt{5}$; this is the radius of the circle.", "r = 2\\sqrt{5}"),
+    ],
+)
+def test_the_last_math_span_is_the_answer_without_a_box(text: str, answer: str) -> None:
+    assert extract_answer(text) == (answer, "last_math")
+
+
+def test_a_number_after_the_last_math_span_is_the_later_statement() -> None:
+    text = "We know $a + b = 10$, and so after removing 3 we are left with 7."
+    assert extract_answer(text) == ("7", "last_number")
+
+
+def test_spans_without_math_are_passed_over() -> None:
+    # "$n$" has neither a digit nor a command; the earlier span is the answer.
+    assert extract_answer("The sum is $\\frac{7}{2}$ for every $n$.") == (
+        "\\frac{7}{2}",
+        "last_math",
+    )
+    # Dollar amounts with words between them are not math.
+    assert extract_answer("She paid $12 for lunch and $30 for dinner.") == ("30", "last_number")
+
+
+def test_a_prose_inequality_is_not_judged_as_its_last_number() -> None:
+    answer, _ = extract_answer("Therefore $t \\geq 4$ is the solution set.")
+    assert answer is not None and not judge_math("4", answer)

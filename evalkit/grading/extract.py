@@ -18,6 +18,8 @@ Math answers (first rule that fires wins; each names itself in the returned rule
 ``bold``         the last ``**X**`` on the last non-empty line, when X looks like math
 ``gsm8k_hash``   ``#### N``
 ``A:``           a line ``A: N`` (OpenAI GSM8K solutions)
+``last_math``    the last math span (``$...$``, ``\\(...\\)``, ``\\[...\\]``) that looks like math
+                 (a digit or a command, no words), unless a number follows it outside math
 ``last_number``  the last number in the text ("1,450" -> "1450")
 
 Choice answers (a letter A-J): ``boxed`` and ``answer_is`` when their content is a letter,
@@ -59,7 +61,9 @@ _SENTENCE_END = re.compile(r"\.(?:\s|$)")
 _NUMBER_THEN_WORDS = re.compile(rf"(-?(?:\\?\$)?\s*{NUMBER}\s*(?:\\?%)?)\s+[A-Za-z][A-Za-z\s'’-]*")
 _BARE_WORD = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{3,}")
 _COPULA = re.compile(r"\b(?:is|are|was|were|equals|be)\b", re.IGNORECASE)
-_MATH_SPAN = re.compile(r"\$\$(.+?)\$\$|\\\[(.+?)\\\]|\\\((.+?)\\\)|\$([^$]+)\$", re.DOTALL)
+# Math delimiters, for math_spans: display $$ first, and an escaped \$ (a dollar sign) apart.
+_DELIMITER = re.compile(r"\\\$|\$\$|\$|\\[()\[\]]")
+_CLOSING = {"$$": "$$", "$": "$", "\\(": "\\)", "\\[": "\\]"}
 _LETTER = re.compile(r"\(?([A-J])\)?(?=[\s.:,)]|$)")
 _LETTER_TEXT = re.compile(r"\\(?:text|mathrm|textbf)\{([^{}]*)\}")
 _LETTER_LINE = re.compile(r"^[ \t*>_#-]*\(?([A-J])\)?[ \t*.:_]*$", re.MULTILINE)
@@ -174,10 +178,39 @@ def tidy_phrase(raw: str) -> str:
         after = tidy(text[copulas[-1].end() :])
         if after and re.search(r"[\d\\]", after):
             return after
-    spans = list(_MATH_SPAN.finditer(text))
-    if spans:
-        return tidy(next(group for group in spans[-1].groups() if group is not None))
-    return text
+    spans = math_spans(text)
+    return tidy(text[slice(*spans[-1])]) if spans else text
+
+
+def math_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of the content of every closed math span: ``$...$``, ``$$...$$``,
+    ``\\(...\\)``, ``\\[...\\]``; one left-to-right pass."""
+    spans = []
+    closing: str | None = None
+    start = 0
+    for token in _DELIMITER.finditer(text):
+        delimiter = token[0]
+        if delimiter == "\\$":
+            continue
+        if closing is None and delimiter in _CLOSING:
+            closing, start = _CLOSING[delimiter], token.end()
+        elif delimiter == closing:
+            if text[start : token.start()].strip():
+                spans.append((start, token.start()))
+            closing = None
+    return spans
+
+
+def _last_math(text: str) -> str | None:
+    """The last math span that looks like an answer (a digit or a LaTeX command, no words),
+    unless a number follows it outside math: then that later number is the last statement."""
+    spans = [span for span in math_spans(text) if _looks_like_math(text[slice(*span)])]
+    if not spans:
+        return None
+    numbers = list(_LAST_NUMBER.finditer(text))
+    if numbers and numbers[-1].start() >= spans[-1][1]:
+        return None
+    return text[slice(*spans[-1])]
 
 
 def _last_bold(text: str) -> str | None:
@@ -225,6 +258,7 @@ _MATH_RULES: tuple[tuple[str, Rule], ...] = (
     ("bold", _then(_last_bold, tidy)),
     ("gsm8k_hash", _then(_last_match(_HASH), tidy)),
     ("A:", _then(_last_match(_A_COLON), tidy)),
+    ("last_math", _then(_last_math, tidy)),
     ("last_number", _then(_last_match(_LAST_NUMBER), plain_number)),
 )
 
