@@ -180,3 +180,30 @@ def test_spans_without_math_are_passed_over() -> None:
 def test_a_prose_inequality_is_not_judged_as_its_last_number() -> None:
     answer, _ = extract_answer("Therefore $t \\geq 4$ is the solution set.")
     assert answer is not None and not judge_math("4", answer)
+
+
+# --- 7. decimal comma ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "answer"),
+    [
+        ("The probability is about 0,375 after rounding.", "0.375"),
+        ("So p = 0,25 in the end", "0.25"),
+        ("The drop was -0,8 degrees", "-0.8"),
+        ("The answer is 0,125.", "0.125"),
+        # Inside brackets or lists a comma separates numbers.
+        ("It meets the axis at (0,4)", "4"),
+        ("The roots are 0,2,7", "7"),
+    ],
+)
+def test_a_comma_after_a_zero_is_a_decimal_comma(text: str, answer: str) -> None:
+    assert extract_answer(text)[0] == answer
+
+
+def test_a_decimal_comma_is_never_a_thousands_separator() -> None:
+    assert canonical_number("0,375") == "0.375"
+    assert judge_math("0.375", "0,375") and not judge_math("375", "0,375")
+    # A boxed "0,1" is the list of the roots 0 and 1, not a decimal.
+    assert extract_answer("Both work: $\\boxed{0,1}$") == ("0,1", "boxed")
+    assert judge_math("0, 1", "0,1") and not judge_math("0.1", "0,1")

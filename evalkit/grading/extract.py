@@ -36,7 +36,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from evalkit.grading.normalise import NUMBER, canonical_number, plain_number, unwrap_math
+from evalkit.grading.normalise import (
+    DECIMAL_COMMA,
+    NUMBER,
+    canonical_number,
+    plain_number,
+    unwrap_math,
+)
 
 Rule = Callable[[str], str | None]
 
@@ -56,7 +62,10 @@ _BOLD = re.compile(r"\*\*(.+?)\*\*")
 _HASH = re.compile(r"####\s*([^\n]+)")
 _A_COLON = re.compile(r"^[ \t]*A:[ \t]*([^\n]+)", re.MULTILINE)
 # ASCII word characters only: a number right after a CJK character ("共有99颗") is a number.
-_LAST_NUMBER = re.compile(rf"(?:(?<![\w)\]}}])-)?(?<![\w.]){NUMBER}(?:/\d+)?", re.ASCII)
+# A decimal comma only outside brackets: "(0,5)" is a point.
+_LAST_NUMBER = re.compile(
+    rf"(?:(?<![\w)\]}}])-)?(?<![\w.])(?:(?<![(\[{{,]){DECIMAL_COMMA}|{NUMBER})(?:/\d+)?", re.ASCII
+)
 _SENTENCE_END = re.compile(r"\.(?:\s|$)")
 _NUMBER_THEN_WORDS = re.compile(rf"(-?(?:\\?\$)?\s*{NUMBER}\s*(?:\\?%)?)\s+[A-Za-z][A-Za-z\s'’-]*")
 _BARE_WORD = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{3,}")

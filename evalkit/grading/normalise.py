@@ -8,9 +8,14 @@ import re
 # of exactly three digits: "1,450,000", "1 450 000", "1\,450\,000" (LaTeX thin spaces). Used
 # inside larger patterns, so it anchors nothing itself.
 THOUSANDS_SEPARATOR = r"(?:,|\{,\}|\\[,!: ]|~|[ \u00a0\u2009\u202f])"
-NUMBER = rf"(?:\d{{1,3}}(?:{THOUSANDS_SEPARATOR}\d{{3}})+(?!\d)|\d+)(?:\.\d+)?"
+NUMBER = rf"(?:[1-9]\d{{0,2}}(?:{THOUSANDS_SEPARATOR}\d{{3}})+(?!\d)|\d+)(?:\.\d+)?"
+# A decimal comma after a zero: "0,25" is 0.25 (never the thousands of 25) in running text.
+# A whole answer ("\boxed{0,1}", the roots 0 and 1) needs three decimals ("0,111") to be read
+# so; other "a,b" stay two numbers: "3,14" may be the list {3, 14}.
+DECIMAL_COMMA = r"0,\d+(?![\d,])"
+_ANSWER_DECIMAL_COMMA = r"0,\d{3,}(?![\d,])"
 
-_CANONICAL = re.compile(rf"(-?)\s*(?:\\?\$)?\s*(-?)\s*({NUMBER})")
+_CANONICAL = re.compile(rf"(-?)\s*(?:\\?\$)?\s*(-?)\s*({_ANSWER_DECIMAL_COMMA}|{NUMBER})")
 _SEPARATORS = re.compile(THOUSANDS_SEPARATOR)
 _MATH_DELIMITERS = (("$$", "$$"), ("\\[", "\\]"), ("\\(", "\\)"), ("$", "$"))
 
@@ -20,8 +25,8 @@ def canonical_number(text: str) -> str | None:
 
     Currency signs and thousands separators are dropped, nothing else changes:
     ``"1,450,000"`` -> ``"1450000"``, ``"1 000"`` and ``"1\\,000"`` -> ``"1000"``,
-    ``"$1450000.00"`` -> ``"1450000.00"``, ``"\\$-3"`` -> ``"-3"``; ``"1,2"`` and ``"x+1"``
-    -> None.
+    ``"$1450000.00"`` -> ``"1450000.00"``, ``"\\$-3"`` -> ``"-3"``, ``"0,25"`` -> ``"0.25"``;
+    ``"1,2"`` and ``"x+1"`` -> None.
     """
     match = _CANONICAL.fullmatch(text.strip())
     if match is None or (match[1] and match[2]):
@@ -30,7 +35,9 @@ def canonical_number(text: str) -> str | None:
 
 
 def plain_number(number: str) -> str:
-    """A match of NUMBER without its thousands separators."""
+    """A match of NUMBER without its thousands separators; DECIMAL_COMMA with a point."""
+    if number.lstrip("-").startswith("0,"):
+        return number.replace(",", ".", 1)
     return _SEPARATORS.sub("", number)
 
 
