@@ -207,3 +207,27 @@ def test_a_decimal_comma_is_never_a_thousands_separator() -> None:
     # A boxed "0,1" is the list of the roots 0 and 1, not a decimal.
     assert extract_answer("Both work: $\\boxed{0,1}$") == ("0,1", "boxed")
     assert judge_math("0, 1", "0,1") and not judge_math("0.1", "0,1")
+
+
+# --- 8. an ellipsis in a list ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("gold", "answer", "equal"),
+    [
+        (r"5, 10, 15, \ldots", "5, 10, 15", False),  # an endless list is not its first items
+        ("5, 10, 15", r"5, 10, 15, \dots", False),
+        ("15", r"5, 10, 15, \ldots", False),  # was: read as its last item
+        (r"5, 10, 15, \ldots", r"5,10,15,\cdots", True),
+        (r"\ldots, -2, 0, 2, \ldots", r"\dots, -2, 0, 2, \dots", True),
+        (r"1, 4, 9, \ldots", "1, 4, 9, ...", True),
+    ],
+)
+def test_an_ellipsis_item_must_be_on_both_sides(gold: str, answer: str, equal: bool) -> None:
+    assert judge_math(gold, answer) is equal
+
+
+def test_a_boxed_endless_list_keeps_its_ellipsis() -> None:
+    answer, rule = extract_answer(r"The terms are $\boxed{2, 4, 8, \ldots}$")
+    assert (answer, rule) == (r"2, 4, 8, \ldots", "boxed")
+    assert not judge_math("2, 4, 8", answer)

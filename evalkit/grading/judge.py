@@ -64,6 +64,10 @@ _LATEX = LatexExtractionConfig(
     )
 )
 _TARGETS = (_LATEX, ExprExtractionConfig())
+# An ellipsis standing as an item of a list: "1, 2, 3, \ldots", "\dots, -1, 0".
+_LIST_ELLIPSIS = re.compile(
+    r"(?:^|,)\s*(?:\\[lc]?dots[bcmio]?|\.\.\.|…)\s*(?=,|$)"
+)
 
 
 class _DropTimeoutDisabledWarning(logging.Filter):
@@ -108,6 +112,15 @@ def parse_answer(text: str, percent: str = "strip") -> list:
     )
 
 
+def split_list_ellipsis(text: str) -> tuple[str, bool]:
+    """``text`` without the ellipsis items of a list, and whether it had one: an endless list
+    (``1, 2, 3, \\ldots``) is not the finite list of its first items, and math-verify's
+    normalisation would drop the ellipsis silently."""
+    inner = unwrap_math(text)
+    stripped = _LIST_ELLIPSIS.sub("", inner)
+    return (stripped.lstrip(" ,"), True) if stripped != inner else (text, False)
+
+
 def numbers_agree(gold: object, answer: object, precision: int = DEFAULT_PRECISION) -> bool:
     """False only if both are numbers whose relative difference exceeds
     ``10**(1 - precision)``; anything that is not a pair of numbers agrees."""
@@ -126,9 +139,13 @@ def judge_math(
     gold: str, answer: str, precision: int = DEFAULT_PRECISION, percent: str = "strip"
 ) -> bool:
     """True if ``answer`` is mathematically equal to ``gold``; raises if the gold is unusable."""
+    gold, gold_goes_on = split_list_ellipsis(gold)
+    answer, answer_goes_on = split_list_ellipsis(answer)
     gold_parsed = parse_answer(gold, percent)
     if not gold_parsed:
         raise EvalkitError(f"the gold answer {gold!r} could not be parsed; fix it in the task")
+    if gold_goes_on != answer_goes_on:
+        return False
     answer_parsed = parse_answer(answer, percent)
     if not verify(gold_parsed, answer_parsed, float_rounding=precision, timeout_seconds=None):
         return False
