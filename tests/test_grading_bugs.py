@@ -177,6 +177,13 @@ def test_spans_without_math_are_passed_over() -> None:
     assert extract_answer("She paid $12 for lunch and $30 for dinner.") == ("30", "last_number")
 
 
+def test_math_spans_listed_together_are_joined_like_boxes() -> None:
+    text = "Solving the quadratic gives $t = -1$ or $t = 6$, as the graph shows."
+    assert extract_answer(text) == ("t = -1, t = 6", "last_math")
+    assert judge_math("-1, 6", "t = -1, t = 6")
+    assert extract_answer("We get \\(a=1\\). Next, \\(b=2\\) is forced.") == ("b=2", "last_math")
+
+
 def test_a_prose_inequality_is_not_judged_as_its_last_number() -> None:
     answer, _ = extract_answer("Therefore $t \\geq 4$ is the solution set.")
     assert answer is not None and not judge_math("4", answer)

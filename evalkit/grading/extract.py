@@ -19,7 +19,8 @@ Math answers (first rule that fires wins; each names itself in the returned rule
 ``gsm8k_hash``   ``#### N``
 ``A:``           a line ``A: N`` (OpenAI GSM8K solutions)
 ``last_math``    the last math span (``$...$``, ``\\(...\\)``, ``\\[...\\]``) that looks like math
-                 (a digit or a command, no words), unless a number follows it outside math
+                 (a digit or a command, no words), with the spans listed just before it
+                 ("$x=3$ and $x=5$"), unless a number follows it outside math
 ``last_number``  the last number in the text ("1,450" -> "1450")
 
 Choice answers (a letter A-J): ``boxed`` and ``answer_is`` when their content is a letter,
@@ -72,6 +73,8 @@ _BARE_WORD = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{3,}")
 _COPULA = re.compile(r"\b(?:is|are|was|were|equals|be)\b", re.IGNORECASE)
 # Math delimiters, for math_spans: display $$ first, and an escaped \$ (a dollar sign) apart.
 _DELIMITER = re.compile(r"\\\$|\$\$|\$|\\[()\[\]]")
+# Between two math spans listed together: their delimiters, commas, "and", "or".
+_SPAN_SEPARATOR = re.compile(r"(?:\\[()\[\]]|\b(?:and|or)\b|[\s$,;])*")
 _CLOSING = {"$$": "$$", "$": "$", "\\(": "\\)", "\\[": "\\]"}
 _LETTER = re.compile(r"\(?([A-J])\)?(?=[\s.:,)]|$)")
 _LETTER_TEXT = re.compile(r"\\(?:text|mathrm|textbf)\{([^{}]*)\}")
@@ -212,14 +215,18 @@ def math_spans(text: str) -> list[tuple[int, int]]:
 
 def _last_math(text: str) -> str | None:
     """The last math span that looks like an answer (a digit or a LaTeX command, no words),
-    unless a number follows it outside math: then that later number is the last statement."""
+    joined with the spans listed just before it ("$x=3$ and $x=5$" -> ``x=3, x=5``), unless
+    a number follows it outside math: then that later number is the last statement."""
     spans = [span for span in math_spans(text) if _looks_like_math(text[slice(*span)])]
     if not spans:
         return None
     numbers = list(_LAST_NUMBER.finditer(text))
     if numbers and numbers[-1].start() >= spans[-1][1]:
         return None
-    return text[slice(*spans[-1])]
+    listed = [spans.pop()]
+    while spans and _SPAN_SEPARATOR.fullmatch(text, spans[-1][1], listed[-1][0]):
+        listed.append(spans.pop())
+    return ", ".join(text[slice(*span)].strip() for span in reversed(listed))
 
 
 def _last_bold(text: str) -> str | None:
