@@ -15,7 +15,8 @@ NUMBER = rf"(?:[1-9]\d{{0,2}}(?:{THOUSANDS_SEPARATOR}\d{{3}})+(?!\d)|\d+)(?:\.\d
 DECIMAL_COMMA = r"0,\d+(?![\d,])"
 _ANSWER_DECIMAL_COMMA = r"0,\d{3,}(?![\d,])"
 
-_CANONICAL = re.compile(rf"(-?)\s*(?:\\?\$)?\s*(-?)\s*({_ANSWER_DECIMAL_COMMA}|{NUMBER})")
+# Matched against text whose whitespace runs are single spaces (no backtracking over runs).
+_CANONICAL = re.compile(rf"(-?) ?(?:\\?\$)? ?(-?) ?({_ANSWER_DECIMAL_COMMA}|{NUMBER})")
 _SEPARATORS = re.compile(THOUSANDS_SEPARATOR)
 _MATH_DELIMITERS = (("$$", "$$"), ("\\[", "\\]"), ("\\(", "\\)"), ("$", "$"))
 
@@ -28,7 +29,7 @@ def canonical_number(text: str) -> str | None:
     ``"$1450000.00"`` -> ``"1450000.00"``, ``"\\$-3"`` -> ``"-3"``, ``"0,25"`` -> ``"0.25"``;
     ``"1,2"`` and ``"x+1"`` -> None.
     """
-    match = _CANONICAL.fullmatch(text.strip())
+    match = _CANONICAL.fullmatch(" ".join(text.split()))
     if match is None or (match[1] and match[2]):
         return None
     return match[1] + match[2] + plain_number(match[3])
