@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import sys
 from importlib import metadata
 from typing import Any
 
@@ -50,8 +51,9 @@ def hardware() -> dict[str, Any]:
         )
     except (ValueError, OSError, AttributeError):
         pass
-    import torch
-
+    torch = sys.modules.get("torch")  # only a process that computes with torch has loaded it;
+    if torch is None:  # importing it here would cost `evalkit import` seconds for nothing
+        return info
     info["torch_threads"] = torch.get_num_threads()
     if torch.cuda.is_available():
         info["gpus"] = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
