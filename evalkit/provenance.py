@@ -51,8 +51,8 @@ def hardware() -> dict[str, Any]:
         )
     except (ValueError, OSError, AttributeError):
         pass
-    torch = sys.modules.get("torch")  # only when a model ran here: never imported for this
-    if torch is None:
+    torch = sys.modules.get("torch")  # only a process that computes with torch has loaded it;
+    if torch is None:  # importing it here would cost `evalkit import` seconds for nothing
         return info
     info["torch_threads"] = torch.get_num_threads()
     if torch.cuda.is_available():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
 import signal
 import time
@@ -77,15 +76,20 @@ def test_judge_exceptions_crashes_and_library_timeouts(faulty_grader: Grader) ->
     assert "exit code 7" in (grades[1].detail or "")
 
 
-def test_workers_are_reused_across_jobs() -> None:
-    others = {p.pid for p in multiprocessing.active_children()}
+def test_workers_start_once_and_serve_every_batch_and_task() -> None:
     with Grader(workers=2) as grader:
+        pool = grader._pool
+        assert pool is not None
+        started = pool.pids()  # started with the Grader, before the first batch
+        assert len(started) == 2
         grader.grade(_requests("18"))
-        workers = {p.pid for p in multiprocessing.active_children()} - others
         grades = grader.grade(_requests(*(str(n) for n in range(30))))
-        assert {p.pid for p in multiprocessing.active_children()} - others == workers
-    assert len(workers) == 2
+        choice = grader.grade([GradeRequest("The answer is (B).", "B", "choice")])
+        assert grader.same_answers([("1/2", "0.5")]) == [True]
+        assert pool.pids() == started
     assert [g.status for g in grades].count("correct") == 1
+    assert choice[0].status == "correct"
+    assert pool.pids() == []
 
 
 def test_identical_pairs_are_judged_once_and_cached() -> None:

@@ -4,17 +4,25 @@ Reasoning traces are cut first (``think_policy="after_close"``, the default): on
 after the last ``</think>`` is searched (the whole text if nothing follows it); a ``<think>``
 that is never closed means the model stopped while thinking, and nothing is extracted (see
 :func:`unclosed_think`). ``think_policy="whole_text"`` ignores think tags and searches it all.
+Of that section only the last ``MAX_GRADED_CHARS`` (32,000) characters are read, so a runaway
+completion costs no more than a long one; every rule runs in time linear in what it reads.
 
 Math answers (first rule that fires wins; each names itself in the returned rule):
 
 ``boxed``        the last complete ``\\boxed{...}`` / ``\\fbox{...}`` (nested braces), or
                  ``\\boxed 5`` without braces; boxes listed together at the end
-                 (``\\boxed{3}, \\boxed{5}``, ``$x=\\boxed{2}$ or $x=\\boxed{-2}$``) are joined
+                 (``\\boxed{3}, \\boxed{5}``, ``$x=\\boxed{2}$ or $x=\\boxed{-2}$``, the same
+                 in ``\\(...\\)`` or ``\\[...\\]``) are joined
                  into one answer set ``3, 5`` (OlympiadBench multi-answer problems)
-``answer_is``    the last "the answer is X", "final answer is: X", "Answer: X", "**Answer:** X"
+``answer_is``    the last "the answer is X", "final answer is: X", "Answer: X", "**Answer:** X";
+                 where X is a sentence ("Final Answer: The largest $n$ is 34."), what follows
+                 its last "is" / "are" / "equals" when that holds math, else its last math span
 ``bold``         the last ``**X**`` on the last non-empty line, when X looks like math
 ``gsm8k_hash``   ``#### N``
 ``A:``           a line ``A: N`` (OpenAI GSM8K solutions)
+``last_math``    the last math span (``$...$``, ``\\(...\\)``, ``\\[...\\]``) that looks like math
+                 (a digit or a command, no words), with the spans listed just before it
+                 ("$x=3$ and $x=5$"), unless a number follows it outside math
 ``last_number``  the last number in the text ("1,450" -> "1450")
 
 Choice answers (a letter A-J): ``boxed`` and ``answer_is`` when their content is a letter,
@@ -31,29 +39,52 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from evalkit.grading.normalise import NUMBER, canonical_number, unwrap_math
+from evalkit.grading.normalise import (
+    DECIMAL_COMMA,
+    NUMBER,
+    canonical_number,
+    plain_number,
+    unwrap_math,
+)
 
 Rule = Callable[[str], str | None]
+
+# A longer section is searched only in its last MAX_GRADED_CHARS characters (the final answer
+# is at the end); every rule runs in time linear in what it reads.
+MAX_GRADED_CHARS = 32_000
 
 _THINK_OPEN = "<think>"
 _THINK_CLOSE = "</think>"
 
 _BOX_COMMAND = re.compile(r"\\(?:boxed|fbox)(?![A-Za-z])")
 _BOX_BARE = re.compile(r"\s+([^\s$]+)")
+_BRACE = re.compile(r"[{}]")
 _BOX_SEPARATOR = re.compile(
-    r"(?:\\quad|\\text\{\s*(?:and|or)\s*\}|\b(?:and|or)\b|[\s$,;])*"
+    r"(?:\\quad|\\text\{\s*(?:and|or)\s*\}|\b(?:and|or)\b|\\[()\[\]]|[\s$,;])*"
     r"(?:[A-Za-z](?:_\{?\w+\}?)?\s*=\s*)?"
 )
-_ANSWER_PHRASE = re.compile(r"(?i:\banswer(?:\s+is\b\s*:?|\s*\**\s*:))")
+_ANSWER_PHRASE = re.compile(r"(?i:\banswer(?:\s+is\b\s*:?|\s*(?:\*+\s*)?:))")
 # What follows an answer phrase: display math (may span lines) or the rest of the line.
 _PHRASE_TAIL = re.compile(r"\s*\**(\$\$.*?\$\$|\\\[.*?\\\]|[^\n]*)", re.DOTALL)
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
 _HASH = re.compile(r"####\s*([^\n]+)")
 _A_COLON = re.compile(r"^[ \t]*A:[ \t]*([^\n]+)", re.MULTILINE)
-_LAST_NUMBER = re.compile(rf"(?:(?<![\w)\]}}])-)?(?<![\w.]){NUMBER}(?:/\d+)?")
+# ASCII word characters only: a number right after a CJK character ("共有99颗") is a number.
+# A decimal comma only outside brackets: "(0,5)" is a point.
+_LAST_NUMBER = re.compile(
+    rf"(?:(?<![\w)\]}}])-)?(?<![\w.])(?:(?<![(\[{{,]){DECIMAL_COMMA}|{NUMBER})(?:/\d+)?", re.ASCII
+)
 _SENTENCE_END = re.compile(r"\.(?:\s|$)")
-_NUMBER_THEN_WORDS = re.compile(rf"(-?(?:\\?\$)?\s*{NUMBER}\s*(?:\\?%)?)\s+[A-Za-z][A-Za-z\s'’-]*")
+# A number, then only words ("18 dollars"); whitespace is collapsed before these are used.
+_LEADING_NUMBER = re.compile(rf"-?(?:\\?\$)? ?{NUMBER} ?(?:\\?%)?")
+_WORDS = re.compile(r"[A-Za-z][A-Za-z '’-]*")
 _BARE_WORD = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{3,}")
+_COPULA = re.compile(r"\b(?:is|are|was|were|equals|be)\b", re.IGNORECASE)
+# Math delimiters, for math_spans: display $$ first, and an escaped \$ (a dollar sign) apart.
+_DELIMITER = re.compile(r"\\\$|\$\$|\$|\\[()\[\]]")
+# Between two math spans listed together: their delimiters, commas, "and", "or".
+_SPAN_SEPARATOR = re.compile(r"(?:\\[()\[\]]|\b(?:and|or)\b|[\s$,;])*")
+_CLOSING = {"$$": "$$", "$": "$", "\\(": "\\)", "\\[": "\\]"}
 _LETTER = re.compile(r"\(?([A-J])\)?(?=[\s.:,)]|$)")
 _LETTER_TEXT = re.compile(r"\\(?:text|mathrm|textbf)\{([^{}]*)\}")
 _LETTER_LINE = re.compile(r"^[ \t*>_#-]*\(?([A-J])\)?[ \t*.:_]*$", re.MULTILINE)
@@ -75,14 +106,27 @@ def final_section(text: str) -> str:
 def extract_answer(
     text: str, answer_kind: str = "math", think_policy: str = "after_close"
 ) -> tuple[str | None, str | None]:
-    """Return ``(answer, rule)`` from the first rule that fires, or ``(None, None)``."""
-    if think_policy == "whole_text":
-        section = text.replace(_THINK_OPEN, " ").replace(_THINK_CLOSE, " ")
-    elif unclosed_think(text):
+    """Return ``(answer, rule)`` from the first rule that fires, or ``(None, None)``; only the
+    last MAX_GRADED_CHARS characters of the searched section are read."""
+    section = answer_section(text, think_policy)
+    if section is None:
         return None, None
-    else:
-        section = final_section(text)
-    rules = _CHOICE_RULES if answer_kind == "choice" else _MATH_RULES
+    return find_answer(section[-MAX_GRADED_CHARS:], answer_kind)
+
+
+def answer_section(text: str, think_policy: str = "after_close") -> str | None:
+    """The text the rules search (see the module docstring); None when a ``<think>`` block is
+    never closed under ``after_close``."""
+    if think_policy == "whole_text":
+        return text.replace(_THINK_OPEN, " ").replace(_THINK_CLOSE, " ")
+    if unclosed_think(text):
+        return None
+    return final_section(text)
+
+
+def find_answer(section: str, answer_kind: str = "math") -> tuple[str | None, str | None]:
+    """``(answer, rule)`` of the first rule that fires on ``section``, or ``(None, None)``."""
+    rules = CHOICE_RULES if answer_kind == "choice" else MATH_RULES
     for name, rule in rules:
         answer = rule(section)
         if answer:
@@ -91,12 +135,15 @@ def extract_answer(
 
 
 def tidy(raw: str) -> str:
-    """Clean a captured answer: delimiters, bold, full stop, currency, trailing words."""
-    text = _SENTENCE_END.split(raw.strip(), maxsplit=1)[0].strip().strip("*").strip()
+    """Clean a captured answer: whitespace runs, delimiters, bold, full stop, currency,
+    trailing words."""
+    text = " ".join(raw.split())
+    text = _SENTENCE_END.split(text, maxsplit=1)[0].strip().strip("*").strip()
     text = unwrap_math(text).rstrip(" .,;:")
-    units = _NUMBER_THEN_WORDS.fullmatch(text)
-    if units:
-        text = units[1]
+    number = _LEADING_NUMBER.match(text)
+    if number and text[number.end() - 1 : number.end() + 1].startswith(" "):
+        if _WORDS.fullmatch(text, number.end()):
+            text = number[0].rstrip()
     return canonical_number(text) or text
 
 
@@ -107,13 +154,13 @@ def _last_box(text: str) -> str | None:
     listed: list[str] = []
     after = -1  # where the box after the current one starts (-1: none found yet)
     for command in reversed(list(_BOX_COMMAND.finditer(text))):
-        content = _box_content(text, command.end(), end)
-        if content is None:
+        box = _box(text, command.end(), end)
+        if box is None:
             end = command.start()  # an earlier box reaching this one cannot close either
             continue
+        content, close = box
         if not content.strip():
             continue
-        close = _box_end(text, command.end(), end)
         if listed and not _BOX_SEPARATOR.fullmatch(text, close, after):
             break
         listed.append(content.strip())
@@ -121,31 +168,20 @@ def _last_box(text: str) -> str | None:
     return ", ".join(reversed(listed)) or None
 
 
-def _box_end(text: str, start: int, end: int) -> int:
-    """Where the (closed) box whose command name ends at ``start`` ends."""
-    depth = 0
-    for index in range(start, end):
-        depth += {"{": 1, "}": -1}.get(text[index], 0)
-        if depth == 0 and text[index] == "}":
-            return index + 1
-    bare = _BOX_BARE.match(text, start, end)
-    return bare.end() if bare else end
-
-
-def _box_content(text: str, start: int, end: int) -> str | None:
-    """The argument of a box command whose name ends at ``start``; None if not closed by
-    ``end``."""
+def _box(text: str, start: int, end: int) -> tuple[str, int] | None:
+    """The argument of a box command whose name ends at ``start`` and where the box ends;
+    None if it is not closed by ``end``. ``\\boxed 5`` (no braces) takes the next word."""
     brace = start
     while brace < end and text[brace] == " ":
         brace += 1
     if brace == end or text[brace] != "{":
         bare = _BOX_BARE.match(text, start, end)
-        return bare[1] if bare else None
+        return (bare[1], bare.end()) if bare else None
     depth = 0
-    for index in range(brace, end):
-        depth += {"{": 1, "}": -1}.get(text[index], 0)
+    for mark in _BRACE.finditer(text, brace, end):
+        depth += 1 if mark[0] == "{" else -1
         if depth == 0:
-            return text[brace + 1 : index]
+            return text[brace + 1 : mark.start()], mark.end()
     return None
 
 
@@ -154,6 +190,57 @@ def _answer_tail(text: str) -> str | None:
     phrases = list(_ANSWER_PHRASE.finditer(text))
     tail = _PHRASE_TAIL.match(text, phrases[-1].end()) if phrases else None
     return tail[1] if tail else None
+
+
+def tidy_phrase(raw: str) -> str:
+    """:func:`tidy` for what follows an answer phrase; a sentence there is cut to its answer:
+    the math after its last copula ("The largest $n$ is 34." -> ``34``), else its last math
+    span ("we get $x=3$" -> ``x=3``), else kept whole ("Evelyn", "yes")."""
+    text = tidy(raw)
+    if len(text.split()) < 2 or _BARE_WORD.search(text) is None:
+        return text
+    copulas = list(_COPULA.finditer(text))
+    if copulas:
+        after = tidy(text[copulas[-1].end() :])
+        if after and re.search(r"[\d\\]", after):
+            return after
+    spans = math_spans(text)
+    return tidy(text[slice(*spans[-1])]) if spans else text
+
+
+def math_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of the content of every closed math span: ``$...$``, ``$$...$$``,
+    ``\\(...\\)``, ``\\[...\\]``; one left-to-right pass."""
+    spans = []
+    closing: str | None = None
+    start = 0
+    for token in _DELIMITER.finditer(text):
+        delimiter = token[0]
+        if delimiter == "\\$":
+            continue
+        if closing is None and delimiter in _CLOSING:
+            closing, start = _CLOSING[delimiter], token.end()
+        elif delimiter == closing:
+            if text[start : token.start()].strip():
+                spans.append((start, token.start()))
+            closing = None
+    return spans
+
+
+def _last_math(text: str) -> str | None:
+    """The last math span that looks like an answer (a digit or a LaTeX command, no words),
+    joined with the spans listed just before it ("$x=3$ and $x=5$" -> ``x=3, x=5``), unless
+    a number follows it outside math: then that later number is the last statement."""
+    spans = [span for span in math_spans(text) if _looks_like_math(text[slice(*span)])]
+    if not spans:
+        return None
+    numbers = list(_LAST_NUMBER.finditer(text))
+    if numbers and numbers[-1].start() >= spans[-1][1]:
+        return None
+    listed = [spans.pop()]
+    while spans and _SPAN_SEPARATOR.fullmatch(text, spans[-1][1], listed[-1][0]):
+        listed.append(spans.pop())
+    return ", ".join(text[slice(*span)].strip() for span in reversed(listed))
 
 
 def _last_bold(text: str) -> str | None:
@@ -195,16 +282,17 @@ def _then(find: Rule, clean: Rule) -> Rule:
     return rule
 
 
-_MATH_RULES: tuple[tuple[str, Rule], ...] = (
+MATH_RULES: tuple[tuple[str, Rule], ...] = (
     ("boxed", _then(_last_box, tidy)),
-    ("answer_is", _then(_answer_tail, tidy)),
+    ("answer_is", _then(_answer_tail, tidy_phrase)),
     ("bold", _then(_last_bold, tidy)),
     ("gsm8k_hash", _then(_last_match(_HASH), tidy)),
     ("A:", _then(_last_match(_A_COLON), tidy)),
-    ("last_number", _then(_last_match(_LAST_NUMBER), lambda number: number.replace(",", ""))),
+    ("last_math", _then(_last_math, tidy)),
+    ("last_number", _then(_last_match(_LAST_NUMBER), plain_number)),
 )
 
-_CHOICE_RULES: tuple[tuple[str, Rule], ...] = (
+CHOICE_RULES: tuple[tuple[str, Rule], ...] = (
     ("boxed", _then(_last_box, _letter)),
     ("answer_is", _then(_answer_tail, _letter)),
     ("letter_line", _last_match(_LETTER_LINE)),

@@ -5,16 +5,14 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from functools import partial
+from dataclasses import dataclass, replace
 from types import TracebackType
 
 from evalkit.errors import EvalkitError
 from evalkit.grading.config import GraderConfig
-from evalkit.grading.extract import extract_answer, unclosed_think
-from evalkit.grading.judge import judge_choice, judge_math
-from evalkit.grading.pool import Job, Judge, JudgePool, Verdict, run_judge
+from evalkit.grading.pool import Verdict, WorkerPool, run_job
 from evalkit.grading.version import DEFAULT_TIMEOUT_S, cache_namespace, grader_info
+from evalkit.grading.work import GradeJob, GradingWork, Judge, PairJob
 from evalkit.records import Grade
 
 ANSWER_KINDS = ("math", "choice")
@@ -48,22 +46,14 @@ def cache_key(
     )
 
 
-def unanswered(request: GradeRequest, think_policy: str = "after_close") -> Grade:
-    """The grade of a completion with no extractable answer: truncated or no_answer."""
-    if think_policy == "after_close" and unclosed_think(request.text):
-        return Grade("truncated", detail="the <think> block was never closed")
-    if request.finish_reason == "length":
-        return Grade("truncated", detail="hit the length limit before a final answer")
-    return Grade("no_answer", detail="no final answer found")
-
-
 class Grader:
     """Extract answers and judge them against gold answers in a pool of worker processes.
 
-    Each judgement gets ``timeout_s`` of wall-clock time (see :mod:`evalkit.grading.pool`).
-    Workers are spawned processes that re-import the main script, so a script that grades must
-    guard its entry point with ``if __name__ == "__main__":``. ``workers=0`` judges in this
-    process (for debugging; the deadline then only applies on the main thread).
+    Each completion's extraction and judgement together get ``timeout_s`` of wall-clock time
+    (see :mod:`evalkit.grading.pool`). The workers start when the Grader is made and serve
+    every :meth:`grade` and :meth:`same_answers` call until :meth:`close`, so one command starts
+    them once. ``workers=0`` grades in this process (for debugging; the deadline then only
+    applies on the main thread).
 
     ``cache`` maps :func:`cache_key` to "correct" / "wrong"; pass a dict loaded from disk to
     reuse verdicts across runs, and save it afterwards. ``judge`` replaces the math judge (a
@@ -83,18 +73,15 @@ class Grader:
         judge: Judge | None = None,
         config: GraderConfig | None = None,
     ):
-        if workers < 0 or timeout_s <= 0:
-            raise EvalkitError("the grader needs workers >= 0 and timeout_s > 0")
+        if workers < 0 or not 0 < timeout_s < float("inf"):
+            raise EvalkitError("the grader needs workers >= 0 and a finite timeout_s > 0")
         self.timeout_s = timeout_s
         self.config = config or GraderConfig()
         self.cache = {} if cache is None else cache
-        if judge is None:
-            judge = partial(
-                judge_math, precision=self.config.numeric_precision, percent=self.config.percent
-            )
-        self._judge = judge
         self._namespace = cache_namespace(self.config)
-        self._pool = JudgePool(judge, workers, timeout_s) if workers else None
+        self._known = _known_verdicts(self.cache, self._namespace)
+        self._work = GradingWork(self.config, judge)
+        self._pool = WorkerPool(self._work, workers, timeout_s) if workers else None
 
     def info(self) -> dict[str, str]:
         """Provenance of this grader's verdicts (see :func:`grader_info`)."""
@@ -105,21 +92,20 @@ class Grader:
         requests: Sequence[GradeRequest],
         progress: Callable[[int], None] | None = None,
     ) -> list[Grade]:
-        """Grade every request; ``progress(k)`` is called as ``k`` more are done."""
-        report = progress or _ignore
-        policy = self.config.think_policy
-        found = [extract_answer(r.text, r.answer_kind, policy) for r in requests]
-        answers = {i: answer for i, (answer, _) in enumerate(found) if answer is not None}
-        if len(answers) < len(requests):
-            report(len(requests) - len(answers))
-        questions = [(requests[i].gold, a, requests[i].answer_kind) for i, a in answers.items()]
-        verdicts = dict(zip(answers, self._verdicts(questions, report), strict=True))
-        return [
-            Grade(verdicts[i].status, answer, rule, verdicts[i].detail)
-            if i in verdicts
-            else unanswered(request, policy)
-            for i, (request, (answer, rule)) in enumerate(zip(requests, found, strict=True))
-        ]
+        """Grade every request; ``progress(k)`` is called as ``k`` more are done. Identical
+        requests are graded once."""
+        jobs: dict[GradeRequest, int] = {}
+        for request in requests:
+            jobs.setdefault(request, len(jobs))
+        counts = Counter(requests)
+        order = list(jobs)
+
+        def on_done(index: int) -> None:
+            (progress or _ignore)(counts[order[index]])
+
+        verdicts = self._run([self._grade_job(request) for request in order], on_done)
+        grades = [self._settle(r, v) for r, v in zip(order, verdicts, strict=True)]
+        return [grades[jobs[request]] for request in requests]
 
     def same_answers(
         self, pairs: Sequence[tuple[str, str]], answer_kind: str = "math"
@@ -130,9 +116,18 @@ class Grader:
         the first answer as the gold, through the same pool, deadline and cache; a first answer
         that cannot serve as a gold, a timeout or an error counts as different.
         """
-        questions = [(first, second, answer_kind) for first, second in pairs if first != second]
-        judged = iter(v.status == "correct" for v in self._verdicts(questions, _ignore))
-        return [first == second or next(judged) for first, second in pairs]
+        undecided: dict[tuple[str, str], int] = {}
+        for first, second in pairs:
+            if first != second and self._cached(first, second, answer_kind) is None:
+                undecided.setdefault((first, second), len(undecided))
+        jobs = [PairJob(first, second, answer_kind) for first, second in undecided]
+        for (first, second), verdict in zip(undecided, self._run(jobs, _ignore), strict=True):
+            if verdict.status in _CACHED_STATUSES:
+                self._remember(first, second, answer_kind, verdict.status)
+        return [
+            first == second or self._cached(first, second, answer_kind) == "correct"
+            for first, second in pairs
+        ]
 
     def close(self) -> None:
         """Stop the worker processes (a later :meth:`grade` starts new ones)."""
@@ -150,49 +145,57 @@ class Grader:
     ) -> None:
         self.close()
 
-    def _verdicts(
-        self, questions: Sequence[tuple[str, str, str]], progress: Callable[[int], None]
-    ) -> list[Verdict]:
-        """Verdicts on (gold, answer, answer_kind) triples, each distinct triple judged once:
-        from the cache, by letter, or in the pool. ``progress(k)`` as ``k`` more are decided."""
-        keys = [cache_key(*question, self._namespace) for question in questions]
-        decided: dict[str, Verdict] = {}
-        jobs: dict[str, Job] = {}
-        for (gold, answer, answer_kind), key in zip(questions, keys, strict=True):
-            if key in decided or key in jobs:
-                continue
-            if key in self.cache:
-                decided[key] = Verdict(self.cache[key])
-            elif answer_kind == "choice":
-                decided[key] = run_judge(judge_choice, (gold, answer), self.timeout_s)
-            else:
-                jobs[key] = (gold, answer)
+    def _grade_job(self, request: GradeRequest) -> GradeJob:
+        """The job of a request, with the verdicts known for its gold (a hint that spares
+        judging: the cache itself decides, in :meth:`_settle`)."""
+        known = self._known.get((request.answer_kind, request.gold), {})
+        return GradeJob(request.text, request.gold, request.answer_kind, request.finish_reason,
+                        tuple(known.items()))
 
-        counts = Counter(keys)
-        settled = len(keys) - sum(counts[key] for key in jobs)
-        if settled:
-            progress(settled)
-        job_keys = list(jobs)
+    def _settle(self, request: GradeRequest, verdict: Verdict) -> Grade:
+        """The grade of a job's verdict: the cache's verdict on its answer wins (the worker's
+        copy of the cache may be older); a new verdict is cached."""
+        if verdict.extracted is not None:
+            cached = self._cached(request.gold, verdict.extracted, request.answer_kind)
+            if cached is not None:
+                verdict = replace(verdict, status=cached)
+            elif verdict.status in _CACHED_STATUSES:
+                self._remember(request.gold, verdict.extracted, request.answer_kind,
+                               verdict.status)
+        return Grade(verdict.status, verdict.extracted, verdict.rule, verdict.detail)
 
-        def on_done(index: int) -> None:
-            progress(counts[job_keys[index]])
+    def _cached(self, gold: str, answer: str, answer_kind: str) -> str | None:
+        status = self.cache.get(cache_key(gold, answer, answer_kind, self._namespace))
+        return status if status in _CACHED_STATUSES else None
 
-        for key, verdict in zip(
-            job_keys, self._judge_all(list(jobs.values()), on_done), strict=True
-        ):
-            decided[key] = verdict
-            if verdict.status in _CACHED_STATUSES:
-                self.cache[key] = verdict.status
-        return [decided[key] for key in keys]
+    def _remember(self, gold: str, answer: str, answer_kind: str, status: str) -> None:
+        self.cache[cache_key(gold, answer, answer_kind, self._namespace)] = status
+        self._known.setdefault((answer_kind, gold), {})[answer] = status
 
-    def _judge_all(self, jobs: list[Job], on_done: Callable[[int], None]) -> list[Verdict]:
+    def _run(self, jobs: list[GradeJob] | list[PairJob], on_done: Callable[[int], None]
+             ) -> list[Verdict]:
         if self._pool is not None:
             return self._pool.run(jobs, on_done)
         verdicts = []
         for index, job in enumerate(jobs):
-            verdicts.append(run_judge(self._judge, job, self.timeout_s))
+            verdicts.append(run_job(self._work, job, self.timeout_s))
             on_done(index)
         return verdicts
+
+
+def _known_verdicts(
+    cache: dict[str, str], namespace: str
+) -> dict[tuple[str, str], dict[str, str]]:
+    """The cached verdicts of this namespace by (answer kind, gold): answer -> status."""
+    known: dict[tuple[str, str], dict[str, str]] = {}
+    for key, status in cache.items():
+        try:
+            space, kind, gold, answer = json.loads(key)
+        except (ValueError, TypeError):
+            continue  # not a verdict key of this grader
+        if space == namespace and status in _CACHED_STATUSES:
+            known.setdefault((kind, gold), {})[answer] = status
+    return known
 
 
 def _ignore(count: int) -> None:

@@ -8,7 +8,9 @@ from evalkit.grading.config import GraderConfig
 
 # Bump whenever a change to extraction or judging can change a verdict. Cache keys name it, the
 # library versions and the judging policies (cache_namespace), so stale verdicts are never reused.
-GRADER_VERSION = "evalkit-grader/2"  # 2: relative guard on numbers, joined answer boxes
+# 2: relative guard on numbers, joined answer boxes; 3: issue 20 (units, thousands, decimal
+# comma, CJK digits, answer sentences, last math span, ellipsis lists)
+GRADER_VERSION = "evalkit-grader/3"
 
 DEFAULT_TIMEOUT_S = 10.0
 
