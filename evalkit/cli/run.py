@@ -103,17 +103,20 @@ def run(dry_run: bool, **values: Any) -> None:
 
     from evalkit.run.plan import make_plan
     from evalkit.run.settings import Layer
+    from evalkit.runfolder.folder import check_output_dir
 
     ctx = click.get_current_context()
     given = {name: value for name, value in values.items()
              if ctx.get_parameter_source(name) is not ParameterSource.DEFAULT}
     plan = make_plan([Layer("command line", given)])
+    if not dry_run:
+        check_output_dir(plan.output_dir)
     console = Console()
     notes = [plan.profile_line(),
              f"engine: {plan.engine} ({plan.engine_reason})" if plan.settings.engine == "auto"
              else None]
     for line in filter(None, notes if not dry_run else []):
-        Console(stderr=True).print(line, highlight=False, markup=False)
+        Console(stderr=True).print(line, highlight=False, markup=False, soft_wrap=True)
     if dry_run:
         for line in plan.describe():
             console.print(line, highlight=False, markup=False)

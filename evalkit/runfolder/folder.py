@@ -63,6 +63,7 @@ class RunFolder:
         """Create the folder if needed and hold its lock while the block runs."""
         _make_folder(root)
         with RunLock(root, command) as lock:
+            _remove_leftovers(root)
             yield cls(root, lock=lock)
 
     @classmethod
@@ -247,10 +248,31 @@ def _stable(document: Any) -> Any:
     return document
 
 
-def _make_folder(folder: Path) -> None:
-    """mkdir -p with one-line errors for the usual faults."""
+def _remove_leftovers(root: Path) -> None:
+    """Delete the half-written files of writers that died (kill -9, power loss): with the lock
+    held, no other writer can own a ``.*.tmp`` or ``.*.partial`` file in the folder."""
+    for folder in (root, root / SAMPLES, root / GRADES, root / HISTORY):
+        for pattern in (".*.tmp", ".*.partial"):
+            for leftover in folder.glob(pattern):
+                try:
+                    leftover.unlink()
+                except OSError:
+                    pass  # a read-only folder fails later, with its own one-line error
+
+
+def check_output_dir(folder: Path) -> None:
+    """Refuse, before any work starts, a run folder that is a file or lies under one."""
     if folder.is_file():
         raise EvalkitError(f"{folder} is a file, not a folder: choose another --output-dir")
+    blocker = next((p for p in folder.parents if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        raise EvalkitError(
+            f"cannot create {folder}: {blocker} is a file; choose another --output-dir")
+
+
+def _make_folder(folder: Path) -> None:
+    """mkdir -p with one-line errors for the usual faults."""
+    check_output_dir(folder)
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError):
