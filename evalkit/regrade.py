@@ -141,7 +141,7 @@ def _regrade_task(
     if decode is None or not any(s.token_ids for row in samples for s in row):
         samples = [[_without_ids(s) for s in row] for row in samples]
     requests = [
-        GradeRequest(s.text, p.gold, kind, s.finish_reason)
+        GradeRequest(s.text, p.gold, kind, s.finish_reason, name)
         for p, row in zip(problems, samples, strict=True)
         for s in row
     ]

@@ -210,7 +210,7 @@ class Runner:
         samples = [[store.get(p.id, i) for i in range(spec.n)] for p in problems]
         grade_started = time.time()
         requests = [
-            GradeRequest(s.text, p.gold, p.answer_kind, s.finish_reason)
+            GradeRequest(s.text, p.gold, p.answer_kind, s.finish_reason, task.name)
             for p, row in zip(problems, samples, strict=True)
             for s in row
         ]

@@ -113,7 +113,7 @@ def import_file(spec: ImportSpec) -> dict[str, Any]:
             writer.append(record for record, _, _ in chunk)
             requests = [
                 GradeRequest(s.text, state.golds.get(p.id, p.gold), p.answer_kind,
-                             record.finish_reason)
+                             record.finish_reason, task.name)
                 for record, p, s in chunk
             ]
             for (record, _, sample), grade in zip(chunk, grader.grade(requests), strict=True):
