@@ -9,7 +9,6 @@ is the imaginary unit (latex2sympy reads ``i`` as a variable).
 from __future__ import annotations
 
 import cmath
-from collections.abc import Iterator
 
 import sympy
 
@@ -20,21 +19,17 @@ _DIGITS = 30
 
 def values_at(
     expressions: tuple[sympy.Expr, ...], points: tuple[tuple[float, float], ...] = POINTS
-) -> Iterator[tuple[complex, ...]] | None:
-    """The values of the expressions at each point, or None where one of them has no finite
-    number for a value (a function without a definition, a pole)."""
+) -> list[tuple[complex, ...] | None]:
+    """Per point, the values of the expressions there, or None where one of them has no finite
+    number for a value (a function without a definition, a pole, an overflow)."""
     names = sorted({symbol.name for e in expressions for symbol in e.free_symbols})
-    rows = []
+    rows: list[tuple[complex, ...] | None] = []
     for base, step in points:
         values = {name: sympy.Float(base + step * i, _DIGITS) for i, name in enumerate(names)}
-        row = []
-        for expression in expressions:
-            value = evaluate(expression, values)
-            if value is None:
-                return None
-            row.append(value)
-        rows.append(tuple(row))
-    return iter(rows)
+        found = [evaluate(expression, values) for expression in expressions]
+        row = tuple(value for value in found if value is not None)
+        rows.append(row if len(row) == len(found) else None)
+    return rows
 
 
 def evaluate(expression: sympy.Expr, values: dict[str, sympy.Float]) -> complex | None:

@@ -140,8 +140,7 @@ def _different_functions(gold: object, answer: object) -> bool:
         return False
     if not (gold.free_symbols or answer.free_symbols):
         return False
-    rows = values_at((gold, answer))
-    return rows is not None and any(not close(g, a) for g, a in rows)
+    return any(row is not None and not close(*row) for row in values_at((gold, answer)))
 
 
 def _same_strings(gold_parsed: list, answer_parsed: list) -> bool:

@@ -173,7 +173,7 @@ def _plain(value: object) -> bool:
 
 def _equal_at_points(gold: sympy.Expr, answer: sympy.Expr) -> bool:
     rows = values_at((gold, answer))
-    return rows is not None and all(close(g, a) for g, a in rows)
+    return all(row is not None and close(*row) for row in rows)
 
 
 def _constants_renamed(gold: sympy.Expr, answer: sympy.Expr) -> list[sympy.Expr]:
@@ -232,9 +232,9 @@ def _ratio_near_one(gold: object, answer: object) -> bool:
     if not (isinstance(gold, sympy.Expr) and isinstance(answer, sympy.Expr)):
         return False
     rows = values_at((gold, answer))
-    if rows is None:
+    if any(row is None for row in rows):
         return False
-    ratios = [a / g for g, a in rows if g != 0]
+    ratios = [row[1] / row[0] for row in rows if row is not None and row[0] != 0]
     return len(ratios) == 3 and all(close(r, ratios[0]) for r in ratios) and abs(
         ratios[0] - 1
     ) <= float(TOLERANCE)
