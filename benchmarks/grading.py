@@ -53,7 +53,7 @@ def dev_requests() -> list[GradeRequest]:
         for line in (DEV_DIR / f"gemma-2-27b-it__{name}.jsonl").read_text().splitlines():
             row = json.loads(line)
             problem = index.by_text[normalise_question(row["question"])]
-            requests += [GradeRequest(text, problem.gold, problem.answer_kind)
+            requests += [GradeRequest(text, problem.gold, problem.answer_kind, task=name)
                          for text in row["code"]]
     return requests
 

@@ -152,10 +152,10 @@ def test_a_final_answer_sentence_is_judged_on_its_number() -> None:
 @pytest.mark.parametrize(
     ("text", "answer"),
     [
-        ("Hence $y \\leq 7$ holds for every admissible input.", "y \\leq 7"),
+        ("We get $y \\leq 7$ for every admissible input.", "y \\leq 7"),
         ("The vertex is at \\((2, -3)\\), which we can check by substitution.", "(2, -3)"),
         ("Collecting terms we find\n\\[\n\\frac{n(n+1)}{2}\n\\]\nas claimed.", "\\frac{n(n+1)}{2}"),
-        ("So $r = 2\\sqrt{5}$; this is the radius of the circle.", "r = 2\\sqrt{5}"),
+        ("We find $r = 2\\sqrt{5}$; this is the radius of the circle.", "r = 2\\sqrt{5}"),
     ],
 )
 def test_the_last_math_span_is_the_answer_without_a_box(text: str, answer: str) -> None:

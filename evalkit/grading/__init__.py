@@ -1,7 +1,12 @@
 """Grading: extract the final answer of a completion and judge it against the gold answer.
 
 Modules, one job each: :mod:`~evalkit.grading.extract` (answer extraction rules),
-:mod:`~evalkit.grading.judge` (math-verify equality and its policies),
+:mod:`~evalkit.grading.judge` (math-verify equality and its fast paths),
+:mod:`~evalkit.grading.parsing` (normalised and parsed answers: :mod:`~evalkit.grading.latexify`,
+:mod:`~evalkit.grading.notation`, :mod:`~evalkit.grading.units`),
+:mod:`~evalkit.grading.rules` (evalkit's rules beyond math-verify:
+:mod:`~evalkit.grading.quantities`, :mod:`~evalkit.grading.evaluation`),
+:mod:`~evalkit.grading.work` and :mod:`~evalkit.grading.worker` (one job in a worker),
 :mod:`~evalkit.grading.pool` (worker processes with a wall-clock deadline),
 :mod:`~evalkit.grading.grader` (the stage: statuses, cache, order),
 :mod:`~evalkit.grading.config` (the user's policies),

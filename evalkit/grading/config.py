@@ -24,6 +24,10 @@ from evalkit.errors import EvalkitError
 
 THINK_POLICIES = ("after_close", "whole_text")
 PERCENT_POLICIES = ("strip", "strict")
+NUMERIC_POLICIES = ("exact", "significant-figures")
+# Per task: how numbers compare (evalkit/grading/quantities.py). Minerva Math's answers are
+# physical quantities computed from rounded constants; every other task's numbers are exact.
+TASK_NUMERIC_POLICIES = {"minerva_math": "significant-figures"}
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,12 @@ class GraderConfig:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def numeric_policy(task: str) -> str:
+    """The numeric policy of a task: "significant-figures" for measured quantities (Minerva
+    Math), else "exact"."""
+    return TASK_NUMERIC_POLICIES.get(task, "exact")
 
 
 def load_grader_config(path: Path) -> GraderConfig:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from types import TracebackType
 
 from evalkit.errors import EvalkitError
-from evalkit.grading.config import GraderConfig
+from evalkit.grading.config import GraderConfig, numeric_policy
 from evalkit.grading.pool import Verdict, WorkerPool, run_job
 from evalkit.grading.version import DEFAULT_TIMEOUT_S, cache_namespace, grader_info
 from evalkit.grading.work import GradeJob, GradingWork, Judge, PairJob
@@ -27,6 +27,7 @@ class GradeRequest:
     gold: str
     answer_kind: str = "math"  # "math" or "choice"
     finish_reason: str = "stop"  # "stop" or "length"
+    task: str = ""  # the task's name chooses its numeric policy (config.numeric_policy)
 
     def __post_init__(self) -> None:
         if self.answer_kind not in ANSWER_KINDS:
@@ -148,20 +149,20 @@ class Grader:
     def _grade_job(self, request: GradeRequest) -> GradeJob:
         """The job of a request, with the verdicts known for its gold (a hint that spares
         judging: the cache itself decides, in :meth:`_settle`)."""
-        known = self._known.get((request.answer_kind, request.gold), {})
+        known = self._known.get((_verdict_kind(request), request.gold), {})
         return GradeJob(request.text, request.gold, request.answer_kind, request.finish_reason,
-                        tuple(known.items()))
+                        tuple(known.items()), numeric_policy(request.task))
 
     def _settle(self, request: GradeRequest, verdict: Verdict) -> Grade:
         """The grade of a job's verdict: the cache's verdict on its answer wins (the worker's
         copy of the cache may be older); a new verdict is cached."""
         if verdict.extracted is not None:
-            cached = self._cached(request.gold, verdict.extracted, request.answer_kind)
+            kind = _verdict_kind(request)
+            cached = self._cached(request.gold, verdict.extracted, kind)
             if cached is not None:
                 verdict = replace(verdict, status=cached)
             elif verdict.status in _CACHED_STATUSES:
-                self._remember(request.gold, verdict.extracted, request.answer_kind,
-                               verdict.status)
+                self._remember(request.gold, verdict.extracted, kind, verdict.status)
         return Grade(verdict.status, verdict.extracted, verdict.rule, verdict.detail)
 
     def _cached(self, gold: str, answer: str, answer_kind: str) -> str | None:
@@ -181,6 +182,12 @@ class Grader:
             verdicts.append(run_job(self._work, job, self.timeout_s))
             on_done(index)
         return verdicts
+
+
+def _verdict_kind(request: GradeRequest) -> str:
+    """The answer kind of a request's cache key, with its numeric policy when not exact."""
+    policy = numeric_policy(request.task)
+    return request.answer_kind if policy == "exact" else f"{request.answer_kind}:{policy}"
 
 
 def _known_verdicts(

@@ -59,7 +59,9 @@ def unwrap_math(text: str) -> str:
 
 
 # \mathrm{e}, \text{e}, \operatorname{i}: Euler's number and the imaginary unit, not units.
-_UPRIGHT_CONSTANT = re.compile(r"\\(?:mathrm|textrm|text|operatorname)\s*\{\s*([ei])\s*\}")
+_UPRIGHT_CONSTANT = re.compile(
+    r"\\(?:mathrm|textrm|text|operatorname)\s*\{\s*([ei])\s*\}(?!\s*_)"  # e_1 is a name
+)
 _TEXT_COMMANDS = ("\\text", "\\textrm", "\\textnormal", "\\mathrm", "\\mbox", "\\textup")
 # What may stand between a quantity and its unit, or between two units.
 _UNIT_GLUE = ("\\,", "\\;", "\\:", "\\!", "\\ ", "~", "\\cdot", "\\quad", "/", "*")

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from importlib.metadata import version
 
-from evalkit.grading.config import GraderConfig
+from evalkit.grading.config import TASK_NUMERIC_POLICIES, GraderConfig
 
 # Bump whenever a change to extraction or judging can change a verdict. Cache keys name it, the
 # library versions and the judging policies (cache_namespace), so stale verdicts are never reused.
 # 2: relative guard on numbers, joined answer boxes; 3: issue 20 (units, thousands, decimal
-# comma, CJK digits, answer sentences, last math span, ellipsis lists)
-GRADER_VERSION = "evalkit-grader/3"
+# comma, CJK digits, answer sentences, last math span, ellipsis lists); 4: issue 16 (answer
+# classes 1-10, per-task numeric policy)
+GRADER_VERSION = "evalkit-grader/4"
 
 DEFAULT_TIMEOUT_S = 10.0
 
@@ -28,6 +29,10 @@ def grader_info(
         "sympy": version("sympy"),
         "timeout_s": f"{timeout_s:g}",
         **{name: str(value) for name, value in policies.items()},
+        "numeric_policies": "; ".join(
+            [f"{task}: {policy}" for task, policy in sorted(TASK_NUMERIC_POLICIES.items())]
+            + ["other tasks: exact"]
+        ),
     }
 
 

@@ -30,6 +30,7 @@ class GradeJob:
     answer_kind: str = "math"
     finish_reason: str = "stop"
     known: tuple[tuple[str, str], ...] = ()
+    numeric: str = "exact"  # the task's numeric policy (config.numeric_policy)
 
 
 @dataclass(frozen=True)
@@ -63,21 +64,28 @@ class GradingWork:
 
     @cached_property
     def _math_judge(self) -> Judge:
+        return self._judge_with("exact")
+
+    def _judge_with(self, numeric: str) -> Judge:
         if self.judge is not None:
             return self.judge
         from evalkit.grading.judge import judge_math
 
         return partial(
-            judge_math, precision=self.config.numeric_precision, percent=self.config.percent
+            judge_math, precision=self.config.numeric_precision, percent=self.config.percent,
+            numeric=numeric,
         )
 
-    def _judge(self, gold: str, answer: str, answer_kind: str) -> Verdict:
+    def _judge(self, gold: str, answer: str, answer_kind: str, numeric: str = "exact"
+               ) -> Verdict:
         if answer_kind == "choice":
             from evalkit.grading.judge import judge_choice
 
             equal = judge_choice(gold, answer)
-        else:
+        elif numeric == "exact":
             equal = self._math_judge(gold, answer)
+        else:
+            equal = self._judge_with(numeric)(gold, answer)
         return Verdict("correct" if equal else "wrong")
 
     def _grade(self, job: GradeJob, progress: dict[str, str]) -> Verdict:
@@ -96,7 +104,7 @@ class GradingWork:
         progress.update(extracted=answer, rule=rule)
         status = dict(job.known).get(answer)
         if status is None:
-            status = self._judge(job.gold, answer, job.answer_kind).status
+            status = self._judge(job.gold, answer, job.answer_kind, job.numeric).status
         return Verdict(status, note, answer, rule)
 
 

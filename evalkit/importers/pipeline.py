@@ -113,7 +113,7 @@ def import_file(spec: ImportSpec) -> Results:
                     writer.append(record for record, _, _ in chunk)
                     items = [(replace(p, gold=state.golds.get(p.id, p.gold)), record)
                              for record, p, _ in chunk]
-                    graded = grade_samples(items, grader, grader_id=grader_id)
+                    graded = grade_samples(items, grader, task=task.name, grader_id=grader_id)
                     for (record, _, sample), row in zip(chunk, graded, strict=True):
                         state.keep(record, row, sample)
                 if not state.graded:

@@ -40,8 +40,8 @@ def add_budget_curves(run_dir: Path, budgets: Sequence[int], grader_workers: int
             for name, block in results.tasks.items():
                 chosen = check_budgets(budgets, int(block.sampling["max_tokens"] or 0))
                 stored = read_stored_task(folder, block)
-                graded = grade_task(stored.problems, stored.samples, grader, decode=decode,
-                                    budgets=chosen, previous=stored.grades)
+                graded = grade_task(stored.problems, stored.samples, grader, task=block.task,
+                                    decode=decode, budgets=chosen, previous=stored.grades)
                 scores = score_task(graded, results.sampling.k)
                 blocks[name] = replace(block, budget_curve=scores.budget_curve)
         cache.save()

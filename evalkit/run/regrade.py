@@ -116,7 +116,8 @@ def _regrade_task(
             "at a budget, and the model folder of this run is gone: restore it (rerun `evalkit "
             "run` with the same --model) and regrade again"
         )
-    graded = grade_task(stored.problems, stored.samples, grader, decode=decode, budgets=budgets)
+    graded = grade_task(stored.problems, stored.samples, grader, task=block.task,
+                        decode=decode, budgets=budgets)
     scores = score_task(graded, sampling.k, tokens_known=block.mean_tokens is not None)
     rows = [row for problem in graded.rows for row in problem]
     _record_diff(block.task, rows, stored.grades, diff)

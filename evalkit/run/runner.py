@@ -203,7 +203,7 @@ class Runner:
         grade_started = time.time()
         with _progress(self.console) as bar:
             job = bar.add_task(f"grading {task.name}", total=len(problems) * n)
-            graded = grade_task(problems, samples, grader,
+            graded = grade_task(problems, samples, grader, task=task.name,
                                 previous=folder.previous_grades(grades_file),
                                 progress=lambda k: bar.advance(job, k))
         facts = TaskFacts(task.name, task.variant, task.source, task.sha256(),
@@ -241,7 +241,8 @@ class Runner:
         if task_plan.budgets:
             decode = tokenizer_decoder(self.engine.tokenizer if self.engine else ref.path) \
                 if ref.path else None
-            graded = grade_budgets(graded, task_plan.budgets, decode, self.grader)
+            graded = grade_budgets(graded, task_plan.budgets, decode, self.grader,
+                                   task_plan.task.name)
         return score_task(graded, self.plan.ks)
 
     def _generate(self, task_plan: TaskPlan, missing: list, store: SampleStore) -> None:

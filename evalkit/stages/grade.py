@@ -62,12 +62,14 @@ def grade_samples(
     items: Sequence[tuple[Problem, SampleRecord]],
     grader: Grader,
     *,
+    task: str = "",
     grader_id: str | None = None,
     previous: dict[tuple[str, int], GradeRow] | None = None,
     progress: Progress | None = None,
 ) -> list[GradeRow]:
-    """The grade row of each (problem, sample), answer classes not yet set: a previous row whose
-    key matches is reused as it is, the others are judged now. Works a chunk at a time."""
+    """The grade row of each (problem, sample) of ``task``, answer classes not yet set: a
+    previous row whose key matches is reused as it is, the others are judged now. Works a chunk
+    at a time."""
     previous = previous or {}
     grader_id = grader_id or grader_identity(grader)
     keys = [grading_key(grader_id, problem, sample) for problem, sample in items]
@@ -81,7 +83,7 @@ def grade_samples(
     if progress and len(todo) < len(items):
         progress(len(items) - len(todo))
     requests = [GradeRequest(items[i][1].text, items[i][0].gold, items[i][0].answer_kind,
-                             items[i][1].finish_reason) for i in todo]
+                             items[i][1].finish_reason, task) for i in todo]
     for index, grade in zip(todo, grader.grade(requests, progress=progress), strict=True):
         problem, sample = items[index]
         rows[index] = _row(problem, sample, grade, keys[index])
@@ -93,27 +95,29 @@ def grade_task(
     samples: Sequence[Sequence[SampleRecord]],
     grader: Grader,
     *,
+    task: str = "",
     decode: Decode | None = None,
     budgets: Sequence[int] = (),
     previous: dict[tuple[str, int], GradeRow] | None = None,
     progress: Progress | None = None,
 ) -> GradedTask:
-    """Grade every sample (``samples`` holds a row per problem), reusing ``previous`` grades
-    whose key matches, then class the answers and grade the budgets. ``decode`` turns token
-    ids into text (answer positions, budgets); without it none are computed."""
+    """Grade every sample of ``task`` (``samples`` holds a row per problem), reusing
+    ``previous`` grades whose key matches, then class the answers and grade the budgets.
+    ``decode`` turns token ids into text (answer positions, budgets); without it none are
+    computed."""
     previous = previous or {}
     items = [(p, s) for p, row in zip(problems, samples, strict=True) for s in row]
-    flat = iter(grade_samples(items, grader, previous=previous, progress=progress))
+    flat = iter(grade_samples(items, grader, task=task, previous=previous, progress=progress))
     rows = [[next(flat) for _ in row] for row in samples]
     rows = add_classes(problems, rows, grader, previous)
     unchanged = len(previous) == len(items) and all(
         previous.get((r.problem_id, r.sample_index)) is r for row in rows for r in row)
     graded = GradedTask(list(problems), [list(r) for r in samples], rows, {}, unchanged)
-    return grade_budgets(graded, budgets, decode, grader) if budgets else graded
+    return grade_budgets(graded, budgets, decode, grader, task) if budgets else graded
 
 
 def grade_budgets(graded: GradedTask, budgets: Sequence[int], decode: Decode | None,
-                  grader: Grader) -> GradedTask:
+                  grader: Grader, task: str = "") -> GradedTask:
     """The task with, per budget, the verdict of every sample cut at that many tokens: a
     sample that stopped within the budget keeps its grade, any other is decoded cut and graded
     again."""
@@ -132,7 +136,8 @@ def grade_budgets(graded: GradedTask, budgets: Sequence[int], decode: Decode | N
                         "budget curves need the generated token ids, and this engine did not "
                         "store them; rerun with --engine hf or without --budgets")
                 text = decode(sample.token_ids[:budget])
-                requests.append(GradeRequest(text, problem.gold, problem.answer_kind, "length"))
+                requests.append(
+                    GradeRequest(text, problem.gold, problem.answer_kind, "length", task))
                 places.append((budget, i, j))
     for (budget, i, j), grade in zip(places, grader.grade(requests), strict=True):
         table[budget][i][j] = grade.correct
