@@ -12,7 +12,9 @@ evalkit's import pipeline, and compares three graders with the truth:
 The truth is the reviewed verdict of ``tests/fixtures/grading/skythought_dev_reviewed.jsonl``
 where a sample was reviewed, else the producer's label (those samples are the ones where the
 three graders agreed at review time, and their common verdict was taken as truth). Samples whose
-reviewed verdict is null (truth unclear) are left out of every figure.
+reviewed verdict is null (truth unclear) or whose benchmark gold is wrong (``gold_error``: no
+grader comparing with the gold can agree with the reader) are left out of every figure; the
+gold errors are listed with the grader's verdicts.
 
 Plain math-verify verdicts are cached per math-verify version in
 ``~/.cache/evalkit/plain-math-verify-<version>.json`` (the first run judges all 1,517 samples,
@@ -58,6 +60,7 @@ class Sample:
     status: str | None = None
     math_verify: bool | None = None
     truth: bool | None = None
+    gold_error: str | None = None  # why the benchmark's gold is wrong (reviewed)
     cls: str | None = None  # the reviewed class, where reviewed
 
 
@@ -130,8 +133,9 @@ def apply_truth(samples: Iterable[Sample], reviewed: Path) -> None:
         if r is not None and r["id"] != s.id:
             raise SystemExit(f"{reviewed.name}: {s.task} idx {s.idx} is {r['id']!r} in the "
                              f"review but {s.id!r} in this import")
-        s.truth = s.label if r is None else r["verdict"]
+        s.truth = s.label if r is None else None if r.get("gold_error") else r["verdict"]
         s.cls = None if r is None else r["class"]
+        s.gold_error = None if r is None else r.get("gold_error")
 
 
 def agreement(samples: list[Sample], grader: str) -> str:
@@ -151,6 +155,13 @@ def report(samples: list[Sample], tasks: list[str], graders: list[str], show: li
         unclear = sum(s.truth is None for s in group)
         print(f"{name:<14}{len(group):>8}{unclear:>8}"
               + "".join(f"{agreement(group, g):>20}" for g in graders))
+    errors = [s for s in samples if s.gold_error]
+    if errors:
+        print(f"\nleft out, the benchmark's gold is wrong ({len(errors)}; "
+              + ", ".join(graders) + "):")
+        for s in errors:
+            print(f"  {s.task:<14}{s.id:<8}" + "".join(f"{getattr(s, g)!s:<7}" for g in graders)
+                  + f" {s.gold_error}")
     for grader in show:
         wrong = [s for s in samples if s.truth is not None and getattr(s, grader) is not None
                  and getattr(s, grader) != s.truth]

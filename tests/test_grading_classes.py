@@ -98,6 +98,24 @@ def test_subscripts_with_and_without_braces(gold: str, answer: str) -> None:
     assert judge_math(gold, answer)
 
 
+@pytest.mark.parametrize(
+    ("gold", "answer"),
+    [
+        (r"\frac{s+\sigma}{(s+\sigma)^{2}+\omega_{d}^{2}}", "(s + σ) / ((s+σ)^2 + ωd^2)"),
+        (r"V_{0} \cos \theta", r"V0 \cos \theta"),
+        (r"2 \omega_{0}", r"2\omega 0"),
+    ],
+)
+def test_a_name_the_gold_subscripts_may_be_run_together(gold: str, answer: str) -> None:
+    assert judge_math(gold, answer)
+
+
+def test_run_together_names_stay_products_when_the_gold_has_no_subscript() -> None:
+    assert not judge_math(r"\omega_{d}", r"\omega t")
+    assert judge_math(r"\omega d", "ωd")  # no subscript in the gold: ωd is ω times d
+    assert not judge_math("V_{0}", "V1")
+
+
 def test_different_subscripts_stay_different() -> None:
     assert not judge_math("E_{1}", "E_2")
     assert not judge_math(r"\frac{1}{3}E_{1}", r"\frac{1}{3}E_2")

@@ -89,3 +89,21 @@ def _top_level_split(text: str) -> list[str]:
             start = index + 1
     items.append(text[start:])
     return items
+
+
+# A subscripted name in a gold: "\\omega_{d}", "V_0", "E_{12}" (base, subscript).
+_GOLD_SUBSCRIPT = re.compile(
+    r"(\\[A-Za-z]+|(?<![\\A-Za-z])[A-Za-z])_(?:\{([A-Za-z0-9]{1,3})\}|([A-Za-z0-9]))")
+
+
+def gold_subscripts(answer: str, gold: str) -> str:
+    """``answer`` with the subscripted names of ``gold`` read as such where it runs them
+    together: against a gold with ``\\omega_{d}``, ``ωd`` (LaTeX ``\\omega d``) is
+    ``\\omega_{d}``; against ``V_{0}``, ``V0`` is ``V_{0}``. Only names the gold subscripts."""
+    for base, braced, bare in set(_GOLD_SUBSCRIPT.findall(gold)):
+        sub = braced or bare
+        gap = r"\s*" if base.startswith("\\") else ""
+        before = "" if base.startswith("\\") else r"(?<![\\A-Za-z])"
+        pattern = before + re.escape(base) + gap + re.escape(sub) + r"(?![A-Za-z0-9])"
+        answer = re.sub(pattern, lambda _, b=base, s=sub: f"{b}_{{{s}}}", answer)
+    return answer

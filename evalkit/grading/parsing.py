@@ -10,7 +10,9 @@ Normalisation of one answer (gold or extracted), in order:
 * percent policy: a trailing ``%`` is dropped (``strip``) or means ``/100`` (``strict``);
 * a plain number loses currency signs and thousands separators.
 
-A pair is prepared with the gold in view (:func:`answer_forms`): a named answer list
+A pair is prepared with the gold in view (:func:`answer_forms`): a name the gold subscripts
+is read as subscripted where the answer runs it together (``ωd`` for ``\\omega_{d}``), a
+named answer list
 (``a = -2, b = -2``) is read as its values when the gold names nothing, and a unit tail after
 the answer's number is dropped when the gold is a number.
 
@@ -38,7 +40,7 @@ from math_verify import (
 
 from evalkit.grading.latexify import latexify
 from evalkit.grading.normalise import canonical_number, unwrap_math, upright_constants
-from evalkit.grading.notation import list_values, unify_notation
+from evalkit.grading.notation import gold_subscripts, list_values, unify_notation
 from evalkit.grading.units import drop_unit_tail, strip_units
 
 CACHE_SIZE = 8192  # normalised texts, parses and verdicts kept per process
@@ -125,7 +127,7 @@ def answer_forms(gold: str, answer: str, percent: str) -> Forms:
     answer, answer_goes_on = split_list_ellipsis(answer)
     gold_text = normalise_answer(gold, percent)
     gold_parsed = parsed(gold_text)
-    answer_text = normalise_answer(answer, percent)
+    answer_text = gold_subscripts(normalise_answer(answer, percent), gold_text)
     if "=" not in gold_text and ":" not in gold_text:
         answer_text = list_values(answer_text)
     if gold_parsed and is_number(gold_parsed[0]):
