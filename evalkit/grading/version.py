@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from importlib.metadata import version
+from typing import Any
 
 from evalkit.grading.config import TASK_NUMERIC_POLICIES, GraderConfig
 from evalkit.grading.reference_extraction import SOURCES as REFERENCE_SOURCES
@@ -52,3 +53,9 @@ def cache_namespace(config: GraderConfig | None = None) -> str:
         for name, value in grader_info(config=config).items()
         if name not in ("name", "timeout_s", "think_policy", "extraction_source")
     )
+
+
+def recorded_extraction(info: dict[str, Any]) -> str:
+    """The extraction mode a grader block of results.json records; ``evalkit`` for runs graded
+    before the mode was recorded (their grader always used evalkit's extraction)."""
+    return str(info.get("extraction", "evalkit"))
