@@ -66,6 +66,8 @@ def math_verify_whole_response(gold: str, text: str) -> tuple[bool, str | None]:
     response (None when nothing). Timeouts are the grading job's deadline, not math-verify's."""
     from math_verify import parse, verify
 
+    from evalkit.grading import parsing  # noqa: F401  (drops math-verify's "timeout off" warning)
+
     gold_parsed = parse(f"\\boxed{{${gold}}}$", parsing_timeout=None)
     answer_parsed = parse(text, parsing_timeout=None)
     parsed = str(answer_parsed[-1]) if answer_parsed else None
