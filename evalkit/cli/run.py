@@ -15,7 +15,7 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
-from evalkit.run.settings import RunSettings, option_name
+from evalkit.run.settings import CHOICES, RunSettings, option_name
 
 _DEFAULTS = {f.name: f.default for f in fields(RunSettings)}
 _PROMPTS = ("boxed", "bare", "qwen25-math-cot", "plain")  # evalkit.generation.prompts.PRESETS
@@ -54,7 +54,7 @@ def _setting(name: str, help: str, **kwargs: Any) -> Callable[[Any], Any]:
 @_setting("chat_template", "model: the model's own chat template; chatml: ChatML written out "
           "(as the Qwen2.5-Math evaluation toolkit does).", type=click.Choice(["model", "chatml"]))
 @_setting("extraction", "Answer extraction: evalkit's, or a reference evaluator's.",
-          type=click.Choice(["evalkit", "reasonlite", "qwen25-math"]))
+          type=click.Choice(CHOICES["extraction"]))
 @_setting("profile", "auto: the model's published evaluation settings when evalkit knows them "
           "(see `evalkit profiles`); none: evalkit's defaults; or a profiled model's Hub id.")
 @_setting("engine", "auto, hf, vllm, openai (completions endpoint) or openai-chat (chat "

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from evalkit.cli.options import FiniteFloat, int_list
+from evalkit.grading.config import EXTRACTION_MODES
 from evalkit.records import GRADE_STATUSES
 
 
@@ -72,8 +73,11 @@ def inspect(run_dir: Path, task: str | None, status: str | None, disagree: bool,
 @click.option("--grader-timeout", type=FiniteFloat(0.1, 86_400), default=10.0,
               show_default=True,
               help="Wall-clock seconds before a grading job is killed (status timeout).")
+@click.option("--extraction", type=click.Choice(EXTRACTION_MODES), default=None,
+              help="Answer extraction: evalkit's, or a reference evaluator's (default: the mode "
+                   "the run recorded).")
 def regrade(run_dir: Path, grader_config: Path | None, grader_workers: int,
-            grader_timeout: float) -> None:
+            grader_timeout: float, extraction: str | None) -> None:
     """Grade a run's stored samples again (no generation): rewrite results.json, keep the
     earlier one in history/, and print what changed."""
     from rich.console import Console
@@ -82,7 +86,8 @@ def regrade(run_dir: Path, grader_config: Path | None, grader_workers: int,
     from evalkit.run.regrade import regrade_run, render_diff
 
     config = load_grader_config(grader_config) if grader_config else None
-    diff, kept = regrade_run(run_dir, config, grader_workers, grader_timeout)
+    diff, kept = regrade_run(run_dir, config, grader_workers, grader_timeout,
+                             extraction=extraction)
     render_diff(diff, Console(width=160))
     previous = f" (previous: {kept})" if kept else ""
     click.echo(f"wrote {run_dir / 'results.json'}{previous}")

@@ -1,6 +1,8 @@
 """Grading: extract the final answer of a completion and judge it against the gold answer.
 
 Modules, one job each: :mod:`~evalkit.grading.extract` (answer extraction rules),
+:mod:`~evalkit.grading.reference_extraction` and :mod:`~evalkit.grading.reference_grading`
+(the extraction modes of reference evaluators: ReasonLite, the Qwen2.5-Math toolkit),
 :mod:`~evalkit.grading.judge` (math-verify equality and its fast paths),
 :mod:`~evalkit.grading.parsing` (normalised and parsed answers: :mod:`~evalkit.grading.latexify`,
 :mod:`~evalkit.grading.notation`, :mod:`~evalkit.grading.units`),

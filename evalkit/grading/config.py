@@ -10,6 +10,10 @@
 ``percent``            ``strip`` (default): a trailing ``%`` is dropped on both sides, so ``9%``
                        equals ``9``; ``strict``: ``N%`` means ``N/100`` on both sides, so ``9%``
                        equals ``0.09`` and ``9%`` but not ``9``.
+``extraction``         ``evalkit`` (default): evalkit's extraction cascade
+                       (:mod:`~evalkit.grading.extract`); ``reasonlite`` / ``qwen25-math``: a
+                       reference evaluator's (:mod:`~evalkit.grading.reference_grading`). Chosen
+                       with ``--extraction`` or a preset / profile, not in a grader config file.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from evalkit.errors import EvalkitError
 THINK_POLICIES = ("after_close", "whole_text")
 PERCENT_POLICIES = ("strip", "strict")
 NUMERIC_POLICIES = ("exact", "significant-figures")
+EXTRACTION_MODES = ("evalkit", "reasonlite", "qwen25-math")
 # Per task: how numbers compare (evalkit/grading/quantities.py). Minerva Math's answers are
 # physical quantities computed from rounded constants; every other task's numbers are exact.
 TASK_NUMERIC_POLICIES = {"minerva_math": "significant-figures"}
@@ -37,6 +42,7 @@ class GraderConfig:
     think_policy: str = "after_close"
     numeric_precision: int = 6
     percent: str = "strip"
+    extraction: str = "evalkit"
 
     def __post_init__(self) -> None:
         if self.think_policy not in THINK_POLICIES:
@@ -47,6 +53,11 @@ class GraderConfig:
         if self.percent not in PERCENT_POLICIES:
             raise EvalkitError(
                 f"percent {self.percent!r} is unknown; use one of {', '.join(PERCENT_POLICIES)}"
+            )
+        if self.extraction not in EXTRACTION_MODES:
+            raise EvalkitError(
+                f"extraction {self.extraction!r} is unknown; use one of "
+                f"{', '.join(EXTRACTION_MODES)}"
             )
         if not isinstance(self.numeric_precision, int) or not 1 <= self.numeric_precision <= 15:
             raise EvalkitError("numeric_precision must be an integer from 1 to 15")
@@ -69,7 +80,12 @@ def load_grader_config(path: Path) -> GraderConfig:
         raise EvalkitError(f"cannot read the grader config {path}: {err}") from err
     if not isinstance(data, dict):
         raise EvalkitError(f"the grader config {path} must be a YAML mapping of policy: value")
-    known = {f.name for f in fields(GraderConfig)}
+    if "extraction" in data:
+        raise EvalkitError(
+            f"the grader config {path} sets extraction; choose the extraction mode with "
+            "--extraction (or a preset or profile) instead"
+        )
+    known = {f.name for f in fields(GraderConfig)} - {"extraction"}
     unknown = sorted(set(data) - known)
     if unknown:
         raise EvalkitError(

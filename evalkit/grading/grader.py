@@ -11,6 +11,7 @@ from types import TracebackType
 from evalkit.errors import EvalkitError
 from evalkit.grading.config import GraderConfig, numeric_policy
 from evalkit.grading.pool import Verdict, WorkerPool, run_job
+from evalkit.grading.reference_grading import WHOLE_RESPONSE_RULE
 from evalkit.grading.version import DEFAULT_TIMEOUT_S, cache_namespace, grader_info
 from evalkit.grading.work import GradeJob, GradingWork, Judge, PairJob
 from evalkit.records import Grade
@@ -61,8 +62,9 @@ class Grader:
     module-level function, since workers receive it by pickling); tests use it to inject hangs
     and crashes. Its verdicts share the cache keys of the default judge.
 
-    ``config`` chooses the think, numeric-precision and percent policies
-    (:class:`~evalkit.grading.config.GraderConfig`); cache keys name the judging policies.
+    ``config`` chooses the extraction mode and the think, numeric-precision and percent
+    policies (:class:`~evalkit.grading.config.GraderConfig`); cache keys name the judging
+    policies and the extraction mode.
     """
 
     def __init__(
@@ -155,8 +157,9 @@ class Grader:
 
     def _settle(self, request: GradeRequest, verdict: Verdict) -> Grade:
         """The grade of a job's verdict: the cache's verdict on its answer wins (the worker's
-        copy of the cache may be older); a new verdict is cached."""
-        if verdict.extracted is not None:
+        copy of the cache may be older); a new verdict is cached. A verdict on the whole
+        response rather than on its answer (ReasonLite's math-verify check) is not cached."""
+        if verdict.extracted is not None and verdict.rule != WHOLE_RESPONSE_RULE:
             kind = _verdict_kind(request)
             cached = self._cached(request.gold, verdict.extracted, kind)
             if cached is not None:

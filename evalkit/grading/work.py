@@ -16,6 +16,7 @@ from typing import Any
 from evalkit.grading.config import GraderConfig
 from evalkit.grading.extract import MAX_GRADED_CHARS, answer_section, find_answer
 from evalkit.grading.pool import Verdict
+from evalkit.grading.reference_grading import grade_qwen25_math, grade_reasonlite
 
 Judge = Callable[[str, str], bool]  # (gold, answer) -> equal; math answers
 
@@ -44,8 +45,9 @@ class PairJob:
 
 @dataclass(frozen=True)
 class GradingWork:
-    """Extraction and judging with the policies of ``config``; ``judge`` replaces the
-    math-verify judge (tests inject hangs and crashes with it)."""
+    """Extraction (in the mode ``config.extraction`` names) and judging with the policies of
+    ``config``; ``judge`` replaces the math-verify judge (tests inject hangs and crashes with
+    it)."""
 
     config: GraderConfig
     judge: Judge | None = None
@@ -89,6 +91,20 @@ class GradingWork:
         return Verdict("correct" if equal else "wrong")
 
     def _grade(self, job: GradeJob, progress: dict[str, str]) -> Verdict:
+        if self.config.extraction == "evalkit":
+            return self._grade_evalkit(job, progress)
+        known = dict(job.known)
+
+        def judge(answer: str) -> str:
+            status = known.get(answer)
+            return status or self._judge(job.gold, answer, job.answer_kind, job.numeric).status
+
+        if self.config.extraction == "reasonlite":
+            return grade_reasonlite(job.text, job.gold, job.finish_reason, judge, progress)
+        return grade_qwen25_math(job.text, job.gold, job.answer_kind, job.finish_reason, judge,
+                                 progress)
+
+    def _grade_evalkit(self, job: GradeJob, progress: dict[str, str]) -> Verdict:
         section = answer_section(job.text, self.config.think_policy)
         if section is None:
             return Verdict("truncated", "the <think> block was never closed")

@@ -8,7 +8,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from evalkit.errors import EvalkitError
-from evalkit.grading import Grader
+from evalkit.grading import Grader, GraderConfig
+from evalkit.grading.version import recorded_extraction
 from evalkit.reports.table import to_markdown
 from evalkit.results.schema import Results
 from evalkit.run.stored import read_stored_task
@@ -20,7 +21,8 @@ from evalkit.statistics.budget import check_budgets
 
 def add_budget_curves(run_dir: Path, budgets: Sequence[int], grader_workers: int = 1,
                       grader_timeout: float = 10.0) -> Results:
-    """Compute every task's budget curve and rewrite the run's results (and plot)."""
+    """Compute every task's budget curve, in the run's extraction mode, and rewrite the run's
+    results (and plot)."""
     with RunFolder.writing(run_dir, "evalkit report --budgets") as folder:
         results = folder.read_results()
         if results.model.kind == "import":
@@ -35,8 +37,9 @@ def add_budget_curves(run_dir: Path, budgets: Sequence[int], grader_workers: int
         decode = tokenizer_decoder(model_path)
         cache = folder.grade_cache()
         blocks = {}
+        config = GraderConfig(extraction=recorded_extraction(results.grader))
         with Grader(workers=grader_workers, timeout_s=grader_timeout,
-                    cache=cache.entries) as grader:
+                    cache=cache.entries, config=config) as grader:
             for name, block in results.tasks.items():
                 chosen = check_budgets(budgets, int(block.sampling["max_tokens"] or 0))
                 stored = read_stored_task(folder, block)

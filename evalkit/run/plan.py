@@ -10,7 +10,7 @@ reads the plan; nothing re-decides a setting. ``evalkit run --dry-run`` prints i
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -158,8 +158,9 @@ def make_plan(layers: Sequence[Layer]) -> RunPlan:
         top_p=top_p,
         tasks=tasks,
         output_dir=settings.output_dir or Path("evalkit-runs") / model_slug(settings.model),
-        grader_config=(load_grader_config(settings.grader_config)
-                       if settings.grader_config else GraderConfig()),
+        grader_config=replace(load_grader_config(settings.grader_config)
+                              if settings.grader_config else GraderConfig(),
+                              extraction=settings.extraction),
         engine_options=EngineOptions(
             tensor_parallel_size=settings.tensor_parallel_size,
             max_model_len=settings.max_model_len,

@@ -20,6 +20,7 @@ from rich.text import Text
 
 from evalkit.errors import EvalkitError
 from evalkit.grading import Grader, GraderConfig
+from evalkit.grading.version import recorded_extraction
 from evalkit.reports.table import to_markdown
 from evalkit.results.agreement import tally
 from evalkit.results.schema import MetricValue, RunSampling, TaskBlock
@@ -59,13 +60,17 @@ def regrade_run(
     workers: int = 1,
     timeout_s: float = 10.0,
     console: Console | None = None,
+    extraction: str | None = None,
 ) -> tuple[RegradeDiff, Path | None]:
     """Regrade every task of ``run_dir`` with ``config`` and rewrite its results (the earlier
     results.json is kept in history/); returns the diff against the previous grades and where
-    the previous results were kept."""
+    the previous results were kept. The extraction mode is ``extraction``, else the one the
+    run's grader recorded (``evalkit`` when it recorded none)."""
     diff = RegradeDiff()
     with RunFolder.writing(run_dir, "evalkit regrade") as folder:
         results = folder.read_results()
+        config = replace(config or GraderConfig(),
+                         extraction=extraction or recorded_extraction(results.grader))
         cache = folder.grade_cache()
         for line in cache.warnings:
             (console or Console(stderr=True)).print(f"warning: {line}", markup=False)

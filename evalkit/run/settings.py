@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from evalkit.errors import EvalkitError
+from evalkit.grading.config import EXTRACTION_MODES
 
 DEFAULT_MODEL = "smollm2-135m"
 
@@ -91,7 +92,7 @@ class Layer:
 SETTING_NAMES = tuple(f.name for f in fields(RunSettings))
 CHOICES = {
     "chat_template": ("model", "chatml"),
-    "extraction": ("evalkit", "reasonlite", "qwen25-math"),
+    "extraction": EXTRACTION_MODES,
     "dtype": ("auto", "float32", "bfloat16", "float16"),
 }
 
