@@ -106,12 +106,14 @@ def _truncation(rule: TruncationRate, results: Results, where: str) -> list[Verd
 def _grader_version(
     results: Results, baseline: Results, where: str, baseline_where: str
 ) -> Verdict:
+    """The grader's version and extraction mode (runs from before the modes: evalkit's) must
+    be the baseline's: otherwise the two runs' verdicts are not comparable."""
     versions = []
     for doc, name in ((results, where), (baseline, baseline_where)):
         version = doc.grader.get("grader_version")
         if not version:
             raise EvalkitError(f"{name} records no grader.grader_version: rerun it with evalkit")
-        versions.append(version)
+        versions.append(f"{version}, extraction {doc.grader.get('extraction', 'evalkit')}")
     return Verdict(
         "grader version", versions[0], f"== baseline ({versions[1]})", versions[0] == versions[1]
     )

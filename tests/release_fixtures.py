@@ -27,6 +27,7 @@ def write_run(
     ks: tuple[int, ...] = (1,),
     truncated: dict[str, int] | None = None,
     grader_version: str = "evalkit-grader/1",
+    extraction: str = "evalkit",
     max_tokens: int = 4096,
 ) -> Path:
     """Write results.json and grades/<task>.jsonl into `folder`; return the folder.
@@ -77,7 +78,7 @@ def write_run(
         "sampling": {"n": n, "k": list(ks), "seed": 0, "seed_rule": "test", "temperature": 0.6,
                      "top_p": 0.95, "max_tokens": max_tokens, "limit": None},
         "grader": {"name": "math-verify", "grader_version": grader_version,
-                   "math_verify": "0.8.0", "timeout_s": "10"},
+                   "extraction": extraction, "math_verify": "0.8.0", "timeout_s": "10"},
         "versions": {"evalkit": "0.1.0"},
         "hardware": {"machine": "x86_64"},
         "timings": {"total_s": 2.0},

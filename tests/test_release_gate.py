@@ -90,7 +90,12 @@ def test_grader_version_must_equal_baseline(run: Path, tmp_path: Path):
     assert _gate(run, "--policy", policy, "--baseline", same).exit_code == 0
     result = _gate(run, "--policy", policy, "--baseline", other)
     assert result.exit_code == 1
-    assert "== baseline (evalkit-grader/0)" in result.stdout
+    assert "== baseline (evalkit-grader/0, extraction evalkit)" in result.stdout
+    reference = write_run(tmp_path / "reference", {"aime24": verdicts(30, 4, 80)},
+                          extraction="reasonlite")  # same version, another extraction mode
+    result = _gate(run, "--policy", policy, "--baseline", reference)
+    assert result.exit_code == 1
+    assert "reasonlite" in result.stdout
 
 
 @pytest.mark.parametrize("policy_text, message", [
