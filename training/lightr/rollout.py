@@ -9,7 +9,7 @@ the softmax of generate's ``scores``: the logits after those processors
 (:meth:`RolloutSampling.warp`). ``sampling.rollout: recipe`` uses the recipe's temperature and
 top-p instead; ``sampling.expert_scores: raw`` scores the unprocessed logits.
 
-Rollouts are seeded per question (evalkit's SeededSampler), so they never depend on batching.
+Rollouts run through the hf engine, seeded per question, so they never depend on batching.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import Any
 import torch
 
 from evalkit.errors import EvalkitError
-from evalkit.generation.engines import GenerationRequest
+from evalkit.generation.engines import GenerationRequest, SamplingConfig
 from evalkit.records import Completion
 
 TRANSFORMERS4_TOP_K = 50  # GenerationConfig's default top_k in transformers 4.x
@@ -95,48 +95,15 @@ def recipe_sampling(temperature: float, top_p: float) -> RolloutSampling:
     return RolloutSampling(temperature, None, top_p, "recipe")
 
 
-class _TopK:
-    """Masks all but the k highest logits (before the seeded sampler's temperature and top-p)."""
-
-    def __init__(self, k: int) -> None:
-        self.k = k
-
-    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
-        kth = scores.topk(min(self.k, scores.shape[-1]), dim=-1).values[..., -1:]
-        return scores.masked_fill(scores < kth, float("-inf"))
-
-
 def generate_rollouts(
     engine: Any, requests: Sequence[GenerationRequest], sampling: RolloutSampling,
     max_tokens: int,
 ) -> list[Completion]:
-    """One rollout per request with `engine`'s model (an evalkit HFEngine), in request order."""
-    from transformers import GenerationConfig, LogitsProcessorList
-
-    from evalkit.generation.engines.hf import SeededSampler
-
-    tokenizer, model = engine.tokenizer, engine.model
-    prompts = [tokenizer(r.prompt.text, add_special_tokens=r.prompt.add_special_tokens).input_ids
-               for r in requests]
-    padded = tokenizer.pad({"input_ids": prompts}, return_tensors="pt").to(engine.device)
-    processors = LogitsProcessorList()
-    if not sampling.greedy:
-        if sampling.top_k is not None:
-            processors.append(_TopK(sampling.top_k))
-        processors.append(SeededSampler([r.seed for r in requests], sampling.temperature,
-                                        sampling.top_p))
-    config = GenerationConfig(max_new_tokens=max_tokens, do_sample=False,
-                              eos_token_id=engine.stop_ids, pad_token_id=tokenizer.pad_token_id)
-    with torch.inference_mode():
-        output = model.generate(**padded, generation_config=config, logits_processor=processors)
-    completions = []
-    for tokens, prompt in zip(output[:, padded["input_ids"].shape[1]:].tolist(), prompts,
-                              strict=True):
-        stop = next((i for i, t in enumerate(tokens) if t in engine.stop_ids), None)
-        kept = tokens[:max_tokens] if stop is None else tokens[:stop]
-        reason = "length" if stop is None else "stop"
-        completions.append(Completion(
-            tokenizer.decode(kept, skip_special_tokens=True), len(kept) + (reason == "stop"),
-            reason, token_ids=kept, prompt_tokens=len(prompt),
-        ))
-    return completions
+    """One rollout per request with `engine` (an evalkit HFEngine), in request order."""
+    decoding = SamplingConfig(sampling.temperature, sampling.top_p, max_tokens,
+                              top_k=sampling.top_k or 0)
+    position = {id(request): i for i, request in enumerate(requests)}
+    done: dict[int, Completion] = {}
+    engine.generate(requests, decoding,
+                    lambda batch: done.update((position[id(r)], c) for r, c in batch))
+    return [done[i] for i in range(len(requests))]

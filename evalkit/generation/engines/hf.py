@@ -1,63 +1,26 @@
-"""transformers `generate` engine: static left-padded batches, per-sample seeded sampling."""
+"""transformers engine: continuous batching over a KV cache, per-sample seeded sampling."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+import psutil
 import torch
 import transformers
-from transformers import (
-    AutoModelForCausalLM,
-    AutoTokenizer,
-    GenerationConfig,
-    LogitsProcessor,
-    LogitsProcessorList,
-)
+from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from evalkit.generation.engines.base import BatchCallback, GenerationRequest, SamplingConfig
+from evalkit.generation.engines.context import check_prompt_lengths, model_context
+from evalkit.generation.engines.hf_batching import DecodeJob, Decoder, Finished
+from evalkit.generation.engines.hf_sampling import TokenChooser
 from evalkit.records import Completion
 
 transformers.logging.disable_progress_bar()
 
-
-def nucleus(probs: torch.Tensor, top_p: float, candidates: int = 1024) -> torch.Tensor:
-    """Zero all but the smallest set of most likely tokens whose mass reaches top_p (per row).
-
-    Exact, but cheap for peaked distributions: the nucleus is searched among the `candidates`
-    most likely tokens first, and among the whole vocabulary only when those hold too little
-    mass (a full sort of a 49k vocabulary costs more than a forward pass of a 135M model on CPU).
-    """
-    top, index = probs.topk(min(candidates, probs.shape[-1]), dim=-1)
-    if bool((top.sum(dim=-1) < top_p).any()):
-        top, index = probs.sort(dim=-1, descending=True)
-    keep = (top.cumsum(dim=-1) - top) < top_p
-    return torch.zeros_like(probs).scatter_(1, index, top * keep)
-
-
-class SeededSampler(LogitsProcessor):
-    """Samples each row with its own torch.Generator and returns a one-hot mask of the choice.
-
-    Run under greedy decoding, the argmax of the mask is the sampled token, so every row's
-    random stream depends only on its own seed, never on which rows share its batch. Each step
-    draws one uniform number per row and inverts that row's cumulative distribution.
-    """
-
-    def __init__(self, seeds: Sequence[int], temperature: float, top_p: float) -> None:
-        self.generators = [torch.Generator().manual_seed(seed) for seed in seeds]
-        self.temperature = temperature
-        self.top_p = top_p
-
-    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
-        probs = torch.softmax(scores.float().cpu() / self.temperature, dim=-1)
-        if self.top_p < 1.0:
-            probs = nucleus(probs, self.top_p)
-        cdf = probs.cumsum(dim=-1)
-        uniform = torch.cat([torch.rand(1, generator=g) for g in self.generators])
-        tokens = torch.searchsorted(cdf, (uniform * cdf[:, -1]).unsqueeze(1))
-        tokens = tokens.clamp_(max=probs.shape[-1] - 1)
-        chosen = torch.full_like(scores, float("-inf"))
-        return chosen.scatter_(1, tokens.to(scores.device), 0.0)
+MAX_AUTO_BATCH = 64  # beyond this a CPU gains no throughput (docs/engines.md, hf)
+MEMORY_SHARE = 0.5  # of the memory available when generation starts
 
 
 def _pick_dtype(name: str) -> torch.dtype:
@@ -68,12 +31,53 @@ def _pick_dtype(name: str) -> torch.dtype:
     return {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[name]
 
 
+def row_bytes(config: Any, dtype: torch.dtype, tokens: int) -> int:
+    """Memory one row of `tokens` (prompt + completion) needs: its KV cache and activations."""
+    text = config.get_text_config()
+    heads = text.num_attention_heads
+    head_dim = getattr(text, "head_dim", None) or text.hidden_size // heads
+    kv_heads = getattr(text, "num_key_value_heads", None) or heads
+    size = torch.finfo(dtype).bits // 8
+    kv = 2 * text.num_hidden_layers * kv_heads * head_dim * size
+    intermediate = getattr(text, "intermediate_size", None) or 4 * text.hidden_size
+    activations = (4 * text.hidden_size + 3 * intermediate) * size
+    return tokens * (kv + activations) + 3 * text.vocab_size * 4  # float32 logits, probs, cdf
+
+
+def available_memory(device: str) -> int:
+    """Bytes free for generation on `device` right now."""
+    if device == "cuda":
+        return torch.cuda.mem_get_info()[0]
+    return psutil.virtual_memory().available
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """The work `prepare` readied: its requests and settings, their token ids, the batch size."""
+
+    requests: tuple[GenerationRequest, ...]
+    sampling: SamplingConfig
+    encoded: tuple[list[int], ...]  # per request
+    batch_size: int
+
+
 class HFEngine:
-    """The CPU default and reference engine."""
+    """The CPU default and reference engine.
+
+    `batch_size` None: chosen from the free memory for each work (`prepare`). `max_model_len`
+    None: the model's own context; prompts that leave too little of it for the token budget
+    are refused before anything is generated.
+    """
 
     name = "hf"
 
-    def __init__(self, model_path: str, batch_size: int = 8, dtype: str = "auto") -> None:
+    def __init__(
+        self,
+        model_path: str,
+        batch_size: int | None = None,
+        dtype: str = "auto",
+        max_model_len: int | None = None,
+    ) -> None:
         self.device = "cuda" if torch.cuda.is_available() else "cpu"
         self.dtype = _pick_dtype(dtype)
         self.batch_size = batch_size
@@ -81,9 +85,12 @@ class HFEngine:
         self.tokenizer.padding_side = "left"
         self.model = AutoModelForCausalLM.from_pretrained(model_path, dtype=self.dtype)
         self.model.to(self.device).eval()
+        self.context = max_model_len or model_context(self.model.config)
         self.stop_ids = self._stop_ids()
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token_id = self.stop_ids[0]
+        self.decoder = Decoder(self.model, self.tokenizer.pad_token_id, self.stop_ids)
+        self.prepared: _Prepared | None = None
 
     def _stop_ids(self) -> list[int]:
         ids = self.model.generation_config.eos_token_id
@@ -93,16 +100,45 @@ class HFEngine:
         return ids
 
     def info(self) -> dict[str, Any]:
+        if self.decoder.reshapes:
+            batching = ("continuous: finished rows leave the KV cache, waiting prompts join; "
+                        "sorted by prompt length")
+        else:
+            batching = "static, left-padded, sorted by prompt length"
+        if self.batch_size is not None:
+            rule = "given"
+        else:
+            rule = f"{MEMORY_SHARE:.0%} of free memory, at most {MAX_AUTO_BATCH}"
+        chosen = self.prepared.batch_size if self.prepared is not None else None
         return {
             "name": self.name,
             "device": self.device,
             "dtype": str(self.dtype).removeprefix("torch."),
-            "batch_size": self.batch_size,
-            "batching": "static, left-padded, sorted by prompt length",
+            "batch_size": self.batch_size or chosen,
+            "batch_size_rule": rule,
+            "batching": batching,
+            "context": self.context,
         }
 
+    def choose_batch_size(self, prompts: Sequence[list[int]], max_tokens: int) -> int:
+        """The batch size given, else as many rows as fit in a share of the free memory."""
+        if self.batch_size is not None:
+            return self.batch_size
+        longest = max(len(p) for p in prompts) + max_tokens
+        per_row = row_bytes(self.model.config, self.dtype, longest)
+        fits = int(available_memory(self.device) * MEMORY_SHARE) // per_row
+        return max(1, min(MAX_AUTO_BATCH, fits, len(prompts)))
+
     def prepare(self, requests: Sequence[GenerationRequest], sampling: SamplingConfig) -> None:
-        """Nothing to size: the model is loaded and batches are --batch-size."""
+        """Tokenize the prompts, refuse any too long for the context, choose the batch size."""
+        prompts = dict.fromkeys(r.prompt for r in requests)  # samples of a problem share one
+        ids = {p: self.tokenizer(p.text, add_special_tokens=p.add_special_tokens).input_ids
+               for p in prompts}
+        encoded = tuple(ids[r.prompt] for r in requests)
+        check_prompt_lengths(requests, [len(e) for e in encoded], sampling.max_tokens,
+                             self.context, self.name)
+        size = self.choose_batch_size(encoded, sampling.max_tokens) if encoded else 1
+        self.prepared = _Prepared(tuple(requests), sampling, encoded, size)
 
     def generate(
         self,
@@ -110,47 +146,45 @@ class HFEngine:
         sampling: SamplingConfig,
         on_batch: BatchCallback,
     ) -> None:
-        encoded = [
-            self.tokenizer(r.prompt.text, add_special_tokens=r.prompt.add_special_tokens).input_ids
-            for r in requests
-        ]
-        order = sorted(range(len(requests)), key=lambda i: len(encoded[i]))
-        for start in range(0, len(order), self.batch_size):
-            rows = order[start : start + self.batch_size]
-            batch = [requests[i] for i in rows]
-            completions = self._generate_batch([encoded[i] for i in rows], batch, sampling)
-            on_batch(list(zip(batch, completions, strict=True)))
+        if not requests:
+            return
+        work = self.prepared
+        if work is None or work.sampling != sampling or work.requests != tuple(requests):
+            self.prepare(requests, sampling)
+            work = self.prepared
+        order = sorted(range(len(requests)), key=lambda i: len(work.encoded[i]))
+        prompts = [work.encoded[i] for i in order]
+        generators = (None if sampling.greedy else torch.Generator().manual_seed(requests[i].seed)
+                      for i in order)
+        job = DecodeJob(prompts, list(generators), TokenChooser(sampling), sampling.max_tokens,
+                        self._stop_text(sampling.stop))
 
-    def _generate_batch(
-        self, prompts: list[list[int]], batch: list[GenerationRequest], sampling: SamplingConfig
-    ) -> list[Completion]:
-        padded = self.tokenizer.pad({"input_ids": prompts}, return_tensors="pt").to(self.device)
-        config = GenerationConfig(
-            max_new_tokens=sampling.max_tokens,
-            do_sample=False,
-            eos_token_id=self.stop_ids,
-            pad_token_id=self.tokenizer.pad_token_id,
-        )
-        processors = LogitsProcessorList()
-        if not sampling.greedy:
-            seeds = [r.seed for r in batch]
-            processors.append(SeededSampler(seeds, sampling.temperature, sampling.top_p))
+        def on_finished(finished: list[Finished]) -> None:
+            on_batch([
+                (requests[order[f.index]], self._completion(f, len(prompts[f.index])))
+                for f in finished
+            ])
+
         with torch.inference_mode():
-            output = self.model.generate(
-                **padded, generation_config=config, logits_processor=processors
-            )
-        new_tokens = output[:, padded["input_ids"].shape[1] :].tolist()
-        return [
-            self._completion(tokens, sampling.max_tokens, len(prompt))
-            for tokens, prompt in zip(new_tokens, prompts, strict=True)
-        ]
+            self.decoder.run(job, work.batch_size, on_finished)
 
-    def _completion(self, tokens: list[int], max_tokens: int, prompt_tokens: int) -> Completion:
-        stop_at = next((i for i, t in enumerate(tokens) if t in self.stop_ids), None)
-        if stop_at is None:
-            kept, reason = tokens[:max_tokens], "length"
-        else:
-            kept, reason = tokens[:stop_at], "stop"
+    def _stop_text(self, stop: Sequence[str]) -> Callable[[list[int]], bool] | None:
+        """Whether a row's generated ids end in text holding one of the `stop` strings: the
+        tail decoded is long enough for the longest (each token carries at least one byte)."""
+        stop = [s for s in stop if s]
+        if not stop:
+            return None
+        tail = max(len(s.encode()) for s in stop) + 1
+
+        def holds_stop(tokens: list[int]) -> bool:
+            text = self.tokenizer.decode(tokens[-tail:], skip_special_tokens=True)
+            return any(s in text for s in stop)
+
+        return holds_stop
+
+    def _completion(self, finished: Finished, prompt_tokens: int) -> Completion:
+        on_stop_token = finished.reason == "stop" and finished.tokens[-1] in self.stop_ids
+        kept = finished.tokens[:-1] if on_stop_token else finished.tokens
         text = self.tokenizer.decode(kept, skip_special_tokens=True)
-        count = len(kept) + (1 if reason == "stop" else 0)
-        return Completion(text, count, reason, token_ids=kept, prompt_tokens=prompt_tokens)
+        return Completion(text, len(finished.tokens), finished.reason, token_ids=kept,
+                          prompt_tokens=prompt_tokens)

@@ -29,6 +29,7 @@ from typing import Any
 from evalkit.errors import EvalkitError
 from evalkit.generation.engines import EngineOptions, gpu_count
 from evalkit.generation.engines.base import BatchCallback, GenerationRequest, SamplingConfig
+from evalkit.generation.engines.context import check_prompt_lengths, model_context
 from evalkit.generation.engines.memory import (
     ENV_CPU_KVCACHE,
     KVGeometry,
@@ -176,8 +177,10 @@ class VLLMEngine:
         encoded: dict[RenderedPrompt, list[int]],
         sampling: SamplingConfig,
     ) -> None:
-        work = Workload.from_prompts([len(encoded[r.prompt]) for r in requests],
-                                     sampling.max_tokens)
+        lengths = [len(encoded[r.prompt]) for r in requests]
+        check_prompt_lengths(requests, lengths, sampling.max_tokens,
+                             self.options.max_model_len or model_context(self.config), self.name)
+        work = Workload.from_prompts(lengths, sampling.max_tokens)
         if self.llm is not None and work == self.work:
             return
         plan = self._plan(work)
@@ -348,20 +351,6 @@ def _config_dtype(config: Any) -> str | None:
     """The dtype the checkpoint is stored in, as the config names it."""
     value = getattr(config, "dtype", None) or getattr(config, "torch_dtype", None)
     return str(value).removeprefix("torch.") if value is not None else None
-
-
-def model_context(config: Any) -> int | None:
-    """The model's context as vLLM derives it: max_position_embeddings, times the rope
-    scaling factor where the config scales rope (linear, dynamic, yarn)."""
-    text = config.get_text_config() if hasattr(config, "get_text_config") else config
-    context = getattr(text, "max_position_embeddings", None)
-    rope = getattr(text, "rope_scaling", None) or getattr(text, "rope_parameters", None) or {}
-    factor = rope.get("factor") if rope.get("rope_type", rope.get("type")) not in (
-        None, "default", "llama3", "longrope", "su", "mrope") else None
-    if context is None or not factor:
-        return context
-    base = rope.get("original_max_position_embeddings") or context
-    return int(base * factor)
 
 
 def _stop_ids(model_path: str, tokenizer: Any) -> list[int]:
