@@ -95,10 +95,27 @@ def test_run_with_preset_records_preset_overrides_and_manifest(tiny_model, tmp_p
     assert results["sampling"]["temperature"] == 0.0 and results["sampling"]["n"] == 1
     manifest = results["manifest"]
     assert manifest["engine"]["name"] == "hf" and manifest["dtype"] == "float32"
-    assert manifest["data_parallel_size"] == 1 and manifest["batch"]["batch_size"] == 8
+    assert manifest["data_parallel_size"] == 1
+    assert manifest["batch"]["batch_size"] == 2  # no --batch-size: both prompts fit in memory
+    assert manifest["engine_settings"]["batch_size_rule"].endswith("of free memory, at most 64")
     again = CliRunner().invoke(main, [
         "run", "--model", str(tiny_model), "--preset", "lightreasoner", "--tasks", "gsm8k",
-        "--limit", "2", "--max-tokens", "8", "--output-dir", str(out),
+        "--limit", "2", "--max-tokens", "8", "--output-dir", str(out), "--batch-size", "1",
     ], catch_exceptions=False)
-    assert "0 to generate" in again.output
+    assert "0 to generate" in again.output  # the batch size is not part of the store key
     assert json.loads((out / "results.json").read_text())["manifest"] == manifest
+
+
+def test_dry_run_says_what_the_batch_size_is_and_where_it_comes_from():
+    def batch_line(**values):
+        return make_plan([Layer("command line", {"tasks": "gsm8k", **values})]).batch_line()
+
+    assert batch_line(engine="hf") == (
+        "batch size: rows decoded together, as many as fit in the free memory (default)")
+    assert batch_line(engine="hf", batch_size=4) == (
+        "batch size: 4 rows decoded together (command line)")
+    assert batch_line(engine="openai", base_url="http://127.0.0.1:9/v1") == (
+        "batch size: 8 requests in flight (default)")
+    assert batch_line(engine="vllm") is None  # vLLM schedules its own batch (--max-num-seqs)
+    result = CliRunner().invoke(main, ["run", "--engine", "hf", "--tasks", "gsm8k", "--dry-run"])
+    assert "batch size: rows decoded together, as many as fit" in result.output

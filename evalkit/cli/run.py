@@ -60,7 +60,8 @@ def _setting(name: str, help: str, **kwargs: Any) -> Callable[[Any], Any]:
 @_setting("engine", "auto, hf, vllm, openai (completions endpoint) or openai-chat (chat "
           "endpoint); auto is vllm where vLLM is installed and can run (the CPU build too), else "
           "hf. See docs/engines.md.")
-@_setting("batch_size", "hf: prompts per batch; openai: requests in flight.", type=int)
+@_setting("batch_size", "hf: rows decoded together (default: as many as fit in half the "
+          "free memory, at most 64); openai: requests in flight (default: 8).", type=int)
 @_setting("dtype", "Weights dtype.", type=click.Choice(["auto", "float32", "bfloat16",
                                                        "float16"]))
 @_setting("base_url", "openai engines: the server's OpenAI API root, e.g. "
@@ -74,8 +75,9 @@ def _setting(name: str, help: str, **kwargs: Any) -> Callable[[Any], Any]:
 @_setting("max_retries", "openai engines: retries of one request before the run stops.",
           type=int)
 @_setting("tensor_parallel_size", "vllm: GPUs per engine.", type=int)
-@_setting("max_model_len", "vllm: context length (default: longest prompt + max tokens, "
-          "rounded up).", type=int)
+@_setting("max_model_len", "Context length: prompts that leave no room in it for max tokens "
+          "are refused (default: the model's; vllm: longest prompt + max tokens, rounded up).",
+          type=int)
 @_setting("gpu_memory_utilization", "vllm: the most of each GPU it may take (it takes what the "
           "work needs).", type=float)
 @_setting("kv_cache_gb", "vllm: KV cache size in GiB (default: sized from the work and the "

@@ -61,9 +61,10 @@ def _nvidia_driver() -> str | None:
 
 
 def build_manifest(
-    engine_info: dict[str, Any], data_parallel: int, batch_size: int
+    engine_info: dict[str, Any], data_parallel: int, batch_size: int | None
 ) -> dict[str, Any]:
-    """The manifest of a run from its engine's `info()` and the run's parallel settings."""
+    """The manifest of a run from its engine's `info()` and the run's parallel settings (the
+    batch size the engine reports, such as the one hf chose, wins over the one asked for)."""
     name = engine_info.get("name")
     served = name in SERVER_ENGINES
     settings = {k: v for k, v in engine_info.items() if k not in NOT_REPRODUCIBILITY}

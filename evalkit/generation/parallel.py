@@ -47,7 +47,7 @@ class WorkerJob:
 
     engine: str
     model_path: str
-    batch_size: int
+    batch_size: int | None
     dtype: str
     options: EngineOptions
     prompt: str
@@ -110,7 +110,6 @@ def _worker(
                               prompter.render_problem(i.problem))
             for i in items
         ]
-        engine.prepare(requests, job.sampling)
         engine.prepare(requests, job.sampling)
         out.put(("ready", rank, engine.info()))
 

@@ -87,6 +87,19 @@ class RunPlan:
             return None
         return profile_line(self.profile, self.settings, self.sources)
 
+    def batch_line(self) -> str | None:
+        """What --batch-size means for this engine and what it is (vllm sizes its own batch)."""
+        if self.engine == "vllm":
+            return None
+        what = "rows decoded together" if self.engine == "hf" else "requests in flight"
+        if self.settings.batch_size is not None:
+            return f"batch size: {self.settings.batch_size} {what} ({self.source('batch_size')})"
+        if self.engine == "hf":
+            return f"batch size: {what}, as many as fit in the free memory (default)"
+        from evalkit.generation.engines.openai import DEFAULT_CONCURRENCY
+
+        return f"batch size: {DEFAULT_CONCURRENCY} {what} (default)"
+
     def describe(self) -> list[str]:
         """The plan in plain lines, each setting with where it came from (the task data is read
         and checked on the way)."""
@@ -97,6 +110,7 @@ class RunPlan:
                                             else ""),
             f"engine: {s.engine} ("
             f"{s.engine_reason if s.settings.engine == 'auto' else s.source('engine')})",
+            *([line] if (line := s.batch_line()) else []),
             f"prompt: {s.prompt.name} ({s.source('prompt')}): {s.prompt.description}",
             f"samples per problem: n={s.settings.n} ({s.source('n')}), "
             f"pass@k for k={','.join(map(str, s.ks))} ({s.source('k')})",

