@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
 
@@ -286,6 +287,43 @@ def test_run_refuses_a_prompt_too_long_in_one_line_with_exit_2_and_nothing_store
     assert "--max-tokens 100" in errors[0] and f"context of {SHORT_CONTEXT} tokens" in errors[0]
     assert "problem " in errors[0] and "--max-model-len" in errors[0]
     assert not any(path.read_text().strip() for path in (out / "samples").glob("*.jsonl"))
+
+
+def test_capped_samples_end_at_the_context_and_only_a_prompt_filling_it_is_refused(
+    short_context_model
+):
+    engine = HFEngine(str(short_context_model), batch_size=2, dtype="float32",
+                      cap_at_context=True)
+    requests = requests_for(QUESTIONS)
+    lengths = [len(engine.tokenizer(q).input_ids) for q in QUESTIONS]
+    sampling = SamplingConfig(0.0, 1.0, 10 * SHORT_CONTEXT)  # more than any prompt leaves
+    done = run(engine, requests, sampling)
+    for request, length in zip(requests, lengths, strict=True):
+        completion = done[request.problem_id]
+        assert length + completion.num_tokens <= SHORT_CONTEXT
+        if completion.finish_reason == "length":  # ended by the context, not by max tokens
+            assert length + completion.num_tokens == SHORT_CONTEXT
+    assert any(c.finish_reason == "length" for c in done.values())
+    assert engine.info()["context_limit"] == "cap"
+    filling = [GenerationRequest("p", 0, 0, RenderedPrompt("word " * SHORT_CONTEXT, True))]
+    with pytest.raises(EvalkitError, match="leaves no room in the context"):
+        engine.prepare(filling, sampling)
+
+
+def test_run_names_the_cap_as_a_fix_and_caps_when_asked(short_context_model, tmp_path):
+    base = ["run", "--model", str(short_context_model), "--engine", "hf", "--tasks", "gsm8k",
+            "--limit", "2", "--max-model-len", "256", "--max-tokens", "200"]  # prompts: ~215
+    refused = CliRunner().invoke(main, [*base, "--output-dir", str(tmp_path / "refused")])
+    assert refused.exit_code == 2 and "--context-limit cap" in refused.output
+    capped = CliRunner().invoke(main, [*base, "--context-limit", "cap", "--output-dir",
+                                       str(tmp_path / "capped")])
+    assert capped.exit_code == 0, capped.output
+    results = json.loads((tmp_path / "capped" / "results.json").read_text())
+    assert results["engine"]["context_limit"] == "cap"
+    samples = [json.loads(line) for path in (tmp_path / "capped" / "samples").glob("*.jsonl")
+               for line in path.read_text().splitlines()]
+    assert len(samples) == 2
+    assert all(s["prompt_tokens"] + s["num_tokens"] <= 256 for s in samples)
 
 
 @pytest.mark.slow

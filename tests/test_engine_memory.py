@@ -83,6 +83,14 @@ def test_a_sequence_that_cannot_fit_stops_before_loading_and_says_what_fits():
         plan_memory(AIME_LONG, KVGeometry.from_config(SMOLLM2, "float32"), CPU_24G)
 
 
+def test_a_capped_long_plan_gets_the_model_context_and_a_cache_for_it():
+    capped = Workload.from_prompts([100 + 200 * (i % 2) for i in range(30 * 16)],
+                                   max_tokens=65536, cap=8192)  # ReasonLite: context caps
+    plan = plan_memory(capped, KVGeometry.from_config(SMOLLM2, "float32"), CPU_24G)
+    assert plan.max_model_len == 8192 and capped.longest_sequence == 8192
+    assert capped.blocks(capped.sequences, 128) <= capped.sequences * (8192 // 128 + 1)
+
+
 def test_explicit_sizes_win_and_too_small_ones_name_the_fix(monkeypatch):
     geometry = KVGeometry.from_config(SMOLLM2, "float32")
     monkeypatch.setenv("VLLM_CPU_KVCACHE_SPACE", "2")

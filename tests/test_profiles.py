@@ -57,6 +57,8 @@ def test_dry_run_prints_the_published_settings_with_sources_and_generates_nothin
     assert "using the published evaluation of amd/ReasonLite-0.6B" in out
     assert "temperature 1 (AMD-AGI/ReasonLite@c44cb21:eval/config/eval.yaml#L22)" in out
     assert "max tokens 65536" in out and "--profile none for evalkit's defaults" in out
+    # as upstream's vLLM, samples end at the model's context rather than refuse the prompts
+    assert "context-limit: cap (AMD-AGI/ReasonLite@c44cb21:eval/eval.py#L523-L533" in out
     assert not (tmp_path / "out").exists()
     turbo = CliRunner().invoke(main, ["run", "--model", "amd/ReasonLite-0.6B-Turbo",
                                       "--dry-run"])

@@ -78,6 +78,9 @@ def _setting(name: str, help: str, **kwargs: Any) -> Callable[[Any], Any]:
 @_setting("max_model_len", "Context length: prompts that leave no room in it for max tokens "
           "are refused (default: the model's; vllm: longest prompt + max tokens, rounded up).",
           type=int)
+@_setting("context_limit", "When a prompt + max tokens exceed the context: refuse the run "
+          "before generating (refuse), or end such samples at the context, as vLLM does without "
+          "--max-model-len (cap).", type=click.Choice(CHOICES["context_limit"]))
 @_setting("gpu_memory_utilization", "vllm: the most of each GPU it may take (it takes what the "
           "work needs).", type=float)
 @_setting("kv_cache_gb", "vllm: KV cache size in GiB (default: sized from the work and the "

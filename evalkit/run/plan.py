@@ -120,9 +120,10 @@ class RunPlan:
             f"extraction: {s.settings.extraction} ({s.source('extraction')})",
         ]
         extra = {name: getattr(s.settings, name)
-                 for name in ("top_k", "min_p", "repetition_penalty", "stop", "max_model_len")}
+                 for name in ("top_k", "min_p", "repetition_penalty", "stop", "max_model_len",
+                              "context_limit")}
         for name, value in extra.items():
-            if value not in (0, 0.0, 1.0, (), None):
+            if value not in (0, 0.0, 1.0, (), None, "refuse"):
                 lines.append(f"{name.replace('_', '-')}: {value} ({s.source(name)})")
         if s.preset:
             lines.append(f"preset: {s.preset['name']} ({s.preset['source']})")
@@ -178,6 +179,7 @@ def make_plan(layers: Sequence[Layer]) -> RunPlan:
         engine_options=EngineOptions(
             tensor_parallel_size=settings.tensor_parallel_size,
             max_model_len=settings.max_model_len,
+            cap_at_context=settings.context_limit == "cap",
             gpu_memory_utilization=settings.gpu_memory_utilization,
             kv_cache_gb=settings.kv_cache_gb,
             max_num_seqs=settings.max_num_seqs,

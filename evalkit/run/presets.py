@@ -18,11 +18,14 @@ _QM = "QwenLM/Qwen2.5-Math@a45202bd16f1ec06f433442dc1152d0074773465"
 _LR = "HKUDS/LightReasoner@fbd55c7dd105dde45f87c621006b03b7668fe279"
 REASONLITE_SOURCE = (
     f"{_RL}:eval/config/eval.yaml#L13-L24 (ReasonLite-0.6B: T 1.0, top-p 0.98, 65536 tokens, "
-    f"n 16); tasks and k: {_RL}:README.md#L34-L52 ('Evaluation Results': avg@16, pass@8)"
+    f"n 16); tasks and k: {_RL}:README.md#L34-L52 ('Evaluation Results': avg@16, pass@8); "
+    f"answer extraction: {_RL}:eval/eval.py#L693-L709; samples end at the model's context: "
+    f"{_RL}:eval/eval.py#L523-L533 (LLM() without max_model_len)"
 )
 REASONLITE_TURBO_SOURCE = (
     f"{_RL}:eval/config/eval.yaml#L1-L11 (ReasonLite-0.6B-Turbo: T 0.6, top-p 0.95, n 16) and "
-    f"{_RL}:eval/eval.py#L490 (32768 tokens, the default); tasks and k: {_RL}:README.md#L34-L52"
+    f"{_RL}:eval/eval.py#L490 (32768 tokens, the default); tasks and k: {_RL}:README.md#L34-L52;"
+    f" extraction and context as for ReasonLite-0.6B: {_RL}:eval/eval.py#L523-L533,L693-L709"
 )
 LIGHTREASONER_SOURCE = (
     f"{_LR}:evaluation/README.md#L72-L100 (zero-shot pass@1, qwen25-math-cot); {_QM}:"
@@ -49,6 +52,8 @@ _REASONLITE = {
     "max_tokens": 65536,
     "n": 16,
     "k": "1,8",
+    "extraction": "reasonlite",
+    "context_limit": "cap",
 }
 _FINAL = "ReasonLite-0.6B's evaluation: bare problem as user message, T 1.0, top-p 0.98, 65536 " \
     "tokens, n 16"

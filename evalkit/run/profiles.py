@@ -28,7 +28,7 @@ SOURCE = re.compile(
     r"|https://huggingface\.co/(?:datasets/)?[\w.-]+/[\w.-]+/blob/[0-9a-f]{40}/\S+)(?: .*)?$"
 )
 # Profile keys that are evalkit run settings, beside `settings` (named as RunSettings fields).
-EXTRA_SETTINGS = ("chat_template", "stop", "extraction", "max_model_len")
+EXTRA_SETTINGS = ("chat_template", "stop", "extraction", "max_model_len", "context_limit")
 
 
 @dataclass(frozen=True)

@@ -66,6 +66,7 @@ class RunSettings:
     tensor_parallel_size: int = field(default=1, metadata=_num(1, 1024, integer=True))
     max_model_len: int | None = field(default=None,
                                       metadata=_num(1, 10_000_000, integer=True, optional=True))
+    context_limit: str = "refuse"  # prompt + max tokens past the context: refuse, or cap samples
     gpu_memory_utilization: float = field(default=0.9, metadata=_num(0, 1, low_open=True))
     kv_cache_gb: float | None = field(default=None,
                                       metadata=_num(0, 100_000, low_open=True, optional=True))
@@ -95,6 +96,7 @@ SETTING_NAMES = tuple(f.name for f in fields(RunSettings))
 CHOICES = {
     "chat_template": ("model", "chatml"),
     "extraction": EXTRACTION_MODES,
+    "context_limit": ("refuse", "cap"),
     "dtype": ("auto", "float32", "bfloat16", "float16"),
 }
 

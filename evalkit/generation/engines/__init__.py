@@ -54,6 +54,9 @@ class EngineOptions:
     the work, see evalkit.generation.engines.memory); gpu_memory_utilization (the most of each
     GPU it may take); max_num_batched_tokens (None: 16384 on GPU); enforce_eager (None: eager
     on CPU, where compiling takes minutes, compiled on GPU).
+    hf and vllm: max_model_len (None: the model's own context) and cap_at_context (False: a
+    prompt that leaves less than max tokens of the context is refused; True: its samples end
+    at the context, as vLLM ends them without a max_model_len).
     openai / openai-chat: base_url (ending in /v1), api_key_env (the *name* of the variable
     holding the key), served_model (None: the server's only model, or the one matching the
     model name), request_timeout_s (seconds to wait for one answer; None: derived from the
@@ -66,6 +69,7 @@ class EngineOptions:
 
     tensor_parallel_size: int = 1
     max_model_len: int | None = None
+    cap_at_context: bool = False  # a sample ends at the context (--context-limit cap)
     gpu_memory_utilization: float = 0.9
     max_num_batched_tokens: int | None = None
     max_num_seqs: int | None = None
@@ -173,7 +177,8 @@ def create_engine(
         from evalkit.generation.engines.hf import HFEngine
 
         return HFEngine(model_path, batch_size=batch_size, dtype=dtype,
-                        max_model_len=options.max_model_len)
+                        max_model_len=options.max_model_len,
+                        cap_at_context=options.cap_at_context)
     if resolved == "vllm":
         from evalkit.generation.engines.vllm import VLLMEngine
 

@@ -12,7 +12,11 @@ import transformers
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from evalkit.generation.engines.base import BatchCallback, GenerationRequest, SamplingConfig
-from evalkit.generation.engines.context import check_prompt_lengths, model_context
+from evalkit.generation.engines.context import (
+    budgets_within,
+    check_prompt_lengths,
+    model_context,
+)
 from evalkit.generation.engines.hf_batching import DecodeJob, Decoder, Finished
 from evalkit.generation.engines.hf_sampling import TokenChooser
 from evalkit.records import Completion
@@ -66,7 +70,7 @@ class HFEngine:
 
     `batch_size` None: chosen from the free memory for each work (`prepare`). `max_model_len`
     None: the model's own context; prompts that leave too little of it for the token budget
-    are refused before anything is generated.
+    are refused before anything is generated, or with `cap_at_context` end at the context.
     """
 
     name = "hf"
@@ -77,6 +81,7 @@ class HFEngine:
         batch_size: int | None = None,
         dtype: str = "auto",
         max_model_len: int | None = None,
+        cap_at_context: bool = False,
     ) -> None:
         self.device = "cuda" if torch.cuda.is_available() else "cpu"
         self.dtype = _pick_dtype(dtype)
@@ -86,6 +91,7 @@ class HFEngine:
         self.model = AutoModelForCausalLM.from_pretrained(model_path, dtype=self.dtype)
         self.model.to(self.device).eval()
         self.context = max_model_len or model_context(self.model.config)
+        self.cap_at_context = cap_at_context
         self.stop_ids = self._stop_ids()
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token_id = self.stop_ids[0]
@@ -118,6 +124,7 @@ class HFEngine:
             "batch_size_rule": rule,
             "batching": batching,
             "context": self.context,
+            "context_limit": "cap" if self.cap_at_context else "refuse",
         }
 
     def choose_batch_size(self, prompts: Sequence[list[int]], max_tokens: int) -> int:
@@ -125,6 +132,8 @@ class HFEngine:
         if self.batch_size is not None:
             return self.batch_size
         longest = max(len(p) for p in prompts) + max_tokens
+        if self.cap_at_context and self.context is not None:
+            longest = min(longest, self.context)
         per_row = row_bytes(self.model.config, self.dtype, longest)
         fits = int(available_memory(self.device) * MEMORY_SHARE) // per_row
         return max(1, min(MAX_AUTO_BATCH, fits, len(prompts)))
@@ -136,7 +145,7 @@ class HFEngine:
                for p in prompts}
         encoded = tuple(ids[r.prompt] for r in requests)
         check_prompt_lengths(requests, [len(e) for e in encoded], sampling.max_tokens,
-                             self.context, self.name)
+                             self.context, self.name, self.cap_at_context)
         size = self.choose_batch_size(encoded, sampling.max_tokens) if encoded else 1
         self.prepared = _Prepared(tuple(requests), sampling, encoded, size)
 
@@ -156,7 +165,9 @@ class HFEngine:
         prompts = [work.encoded[i] for i in order]
         generators = (None if sampling.greedy else torch.Generator().manual_seed(requests[i].seed)
                       for i in order)
-        job = DecodeJob(prompts, list(generators), TokenChooser(sampling), sampling.max_tokens,
+        budgets = budgets_within([len(p) for p in prompts], sampling.max_tokens, self.context,
+                                 self.cap_at_context)
+        job = DecodeJob(prompts, list(generators), TokenChooser(sampling), budgets,
                         self._stop_text(sampling.stop))
 
         def on_finished(finished: list[Finished]) -> None:

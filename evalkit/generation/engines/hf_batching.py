@@ -42,7 +42,7 @@ class DecodeJob:
     prompts: Sequence[list[int]]  # token ids, in the order they are admitted
     generators: Sequence[torch.Generator | None]  # prompt i's, handed to `choose` with its logits
     choose: TokenChooser
-    max_tokens: int
+    budgets: Sequence[int]  # prompt i's most new tokens
     stop_text: Callable[[list[int]], bool] | None = None  # whether generated ids hold a stop string
 
 
@@ -243,7 +243,7 @@ class Decoder:
                 continue
             if tokens[-1] in self.stop_ids or (job.stop_text is not None and job.stop_text(tokens)):
                 reason = "stop"
-            elif len(tokens) >= job.max_tokens:
+            elif len(tokens) >= job.budgets[batch.index[row]]:
                 reason = "length"
             else:
                 continue

@@ -72,26 +72,32 @@ class KVGeometry:
 
 @dataclass(frozen=True)
 class Workload:
-    """The sequences one generate call runs: one per sample, prompt plus up to max tokens."""
+    """The sequences one generate call runs: one per sample, prompt plus up to max tokens (and,
+    with a cap, at most `cap` tokens in all: ``--context-limit cap``)."""
 
     sequences: int
     longest_prompt: int
     prompt_tokens: int  # over all sequences
     max_tokens: int
+    cap: int | None = None
 
     @classmethod
-    def from_prompts(cls, prompt_lengths: list[int], max_tokens: int) -> Workload:
+    def from_prompts(cls, prompt_lengths: list[int], max_tokens: int,
+                     cap: int | None = None) -> Workload:
         return cls(len(prompt_lengths), max(prompt_lengths, default=0), sum(prompt_lengths),
-                   max_tokens)
+                   max_tokens, cap)
 
     @property
     def longest_sequence(self) -> int:
-        return self.longest_prompt + self.max_tokens
+        longest = self.longest_prompt + self.max_tokens
+        return longest if self.cap is None else min(longest, self.cap)
 
     def blocks(self, in_flight: int, block_size: int) -> int:
         """KV blocks that `in_flight` sequences of this work can hold at most at once."""
         if in_flight >= self.sequences:
             tokens = self.prompt_tokens + self.sequences * self.max_tokens
+            if self.cap is not None:
+                tokens = min(tokens, self.sequences * self.cap)
             return math.ceil(tokens / block_size) + self.sequences  # partly filled last blocks
         return in_flight * math.ceil(self.longest_sequence / block_size)
 

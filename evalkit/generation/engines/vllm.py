@@ -178,9 +178,10 @@ class VLLMEngine:
         sampling: SamplingConfig,
     ) -> None:
         lengths = [len(encoded[r.prompt]) for r in requests]
-        check_prompt_lengths(requests, lengths, sampling.max_tokens,
-                             self.options.max_model_len or model_context(self.config), self.name)
-        work = Workload.from_prompts(lengths, sampling.max_tokens)
+        context = self.options.max_model_len or model_context(self.config)
+        cap = self.options.cap_at_context
+        check_prompt_lengths(requests, lengths, sampling.max_tokens, context, self.name, cap)
+        work = Workload.from_prompts(lengths, sampling.max_tokens, context if cap else None)
         if self.llm is not None and work == self.work:
             return
         plan = self._plan(work)
