@@ -324,6 +324,10 @@ def test_run_names_the_cap_as_a_fix_and_caps_when_asked(short_context_model, tmp
                for line in path.read_text().splitlines()]
     assert len(samples) == 2
     assert all(s["prompt_tokens"] + s["num_tokens"] <= 256 for s in samples)
+    longer = [arg if arg != "256" else "300" for arg in base]  # another context: other samples
+    again = CliRunner().invoke(main, [*longer, "--context-limit", "cap", "--output-dir",
+                                      str(tmp_path / "capped")])
+    assert again.exit_code == 0 and "0 stored, 2 to generate" in again.output, again.output
 
 
 @pytest.mark.slow

@@ -46,7 +46,8 @@ def store_key(plan: RunPlan, ref: ModelRef, task_plan: TaskPlan,
               server: dict[str, Any] | None) -> dict[str, Any]:
     """What must match for stored samples to be reused (n and limit are not part of it): the
     model, the server that ran it (address without credentials, the model it reports), the
-    task data, prompt, sampling, seed and engine."""
+    task data, prompt, sampling, seed and engine; with ``--context-limit cap``, the context
+    that ends samples too."""
     key = {
         "model": {"source": ref.source, "revision": ref.revision},
         "task": {"name": task_plan.task.name, "sha256": task_plan.task.sha256()},
@@ -57,6 +58,8 @@ def store_key(plan: RunPlan, ref: ModelRef, task_plan: TaskPlan,
     }
     if server is not None:
         key["server"] = server
+    if plan.settings.context_limit == "cap":  # samples end at the context: it shapes them
+        key["context"] = {"limit": "cap", "max_model_len": plan.settings.max_model_len}
     return key
 
 
