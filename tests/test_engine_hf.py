@@ -330,6 +330,24 @@ def test_run_names_the_cap_as_a_fix_and_caps_when_asked(short_context_model, tmp
     assert again.exit_code == 0 and "0 stored, 2 to generate" in again.output, again.output
 
 
+def test_a_later_task_too_long_for_the_context_stops_the_run_before_any_task_generates(
+    short_context_model, tmp_path
+):
+    short = tmp_path / "short.jsonl"
+    short.write_text("".join(json.dumps({"question": f"What is {i} + 1?", "answer": str(i + 1)})
+                             + "\n" for i in range(2)))
+    out = tmp_path / "run"
+    result = CliRunner().invoke(main, [
+        "run", "--model", str(short_context_model), "--engine", "hf", "--tasks",
+        f"{short},gsm8k", "--limit", "2", "--max-model-len", "256", "--max-tokens", "60",
+        "--output-dir", str(out),
+    ])
+    assert result.exit_code == 2, result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and errors[0].startswith("error: gsm8k: problem "), errors
+    assert not any(path.read_text().strip() for path in (out / "samples").glob("*.jsonl"))
+
+
 @pytest.mark.slow
 def test_smollm2_greedy_tokens_equal_generate():
     from evalkit.generation.models import resolve_model

@@ -20,6 +20,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from evalkit import __version__
+from evalkit.errors import EvalkitError
 from evalkit.generation.engines import (
     SERVER_ENGINES,
     Engine,
@@ -32,7 +33,7 @@ from evalkit.generation.engines import (
 from evalkit.generation.engines.base import cut_at_stop
 from evalkit.generation.models import ModelRef
 from evalkit.grading import Grader
-from evalkit.records import SampleRecord
+from evalkit.records import Problem, SampleRecord
 from evalkit.reports.table import to_markdown
 from evalkit.results.build import SEED_RULE, TaskFacts, results_document, task_block
 from evalkit.results.schema import ModelInfo, PromptInfo, Results, RunSampling, TaskBlock
@@ -101,6 +102,7 @@ class Runner:
                         timeout_s=plan.settings.grader_timeout, cache=cache.entries,
                         config=plan.grader_config) as grader:
                 self.grader = grader
+                self._check_context(folder, ref, server)
                 for task_plan in plan.tasks:
                     earlier = previous.tasks.get(task_plan.task.name) if previous else None
                     blocks[task_plan.task.name] = self._run_task(folder, task_plan, ref, server,
@@ -177,6 +179,47 @@ class Runner:
             settings = self.plan.settings
             return build_manifest(self.engine_info, settings.data_parallel, settings.batch_size)
         return previous.manifest if previous is not None else None
+
+    def _check_context(self, folder: RunFolder, ref: ModelRef,
+                       server: dict[str, Any] | None) -> None:
+        """Refuse the run before any task generates when a prompt of any task leaves too
+        little of the model's context (local engines; each engine checks its own work again,
+        and data-parallel workers check their share)."""
+        if self.plan.engine in SERVER_ENGINES or self.plan.settings.data_parallel > 1:
+            return
+        pending = [(tp, missing) for tp in self.plan.tasks
+                   if (missing := self._missing(folder, tp, ref, server))]
+        if len(pending) < 2:
+            return  # one task to generate: its engine checks it before generating
+        engine = self._engine()
+        for task_plan, missing in pending:
+            try:
+                engine.check(self._requests(engine, missing), task_plan.sampling)
+            except EvalkitError as err:
+                raise EvalkitError(f"{task_plan.task.name}: {err}") from None
+
+    def _missing(self, folder: RunFolder, task_plan: TaskPlan, ref: ModelRef,
+                 server: dict[str, Any] | None) -> list[tuple[Problem, int]]:
+        """The task's samples not stored yet, read without repairing the store (a store with a
+        line per sample is taken as complete without parsing it)."""
+        n = self.plan.settings.n
+        problems = task_plan.task.load(limit=self.plan.settings.limit)
+        stem = f"{task_plan.task.name}-{key_digest(store_key(self.plan, ref, task_plan, server))}"
+        path = folder.inside(folder.samples_file(stem))
+        if path.is_file() and path.read_bytes().count(b"\n") >= len(problems) * n:
+            return []
+        store = SampleStore(path)
+        return [(p, i) for p in problems for i in range(n) if (p.id, i) not in store]
+
+    def _requests(self, engine: Engine, missing: list[tuple[Problem, int]]
+                  ) -> list[GenerationRequest]:
+        """The generation requests of ``missing`` samples, prompts rendered for ``engine``."""
+        from evalkit.generation.prompts import Prompter
+
+        prompter = Prompter(self.plan.prompt, engine.tokenizer, self.plan.settings.chat_template)
+        seed = self.plan.settings.seed
+        return [GenerationRequest(p.id, i, sample_seed(seed, p.id, i), prompter.render_problem(p))
+                for p, i in missing]
 
     def _run_task(self, folder: RunFolder, task_plan: TaskPlan, ref: ModelRef,
                   server: dict[str, Any] | None, grader: Grader,
@@ -273,17 +316,8 @@ class Runner:
             if self.plan.settings.data_parallel > 1:
                 self._generate_data_parallel(missing, sampling, on_batch)
             else:
-                from evalkit.generation.prompts import Prompter
-
                 engine = self._engine()
-                prompter = Prompter(self.plan.prompt, engine.tokenizer,
-                                    self.plan.settings.chat_template)
-                seed = self.plan.settings.seed
-                requests = [
-                    GenerationRequest(p.id, i, sample_seed(seed, p.id, i),
-                                      prompter.render_problem(p))
-                    for p, i in missing
-                ]
+                requests = self._requests(engine, missing)
                 self._prepare(engine, requests, sampling)
                 engine.generate(requests, sampling, on_batch)
         self._note = self._print_note

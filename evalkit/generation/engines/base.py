@@ -73,6 +73,10 @@ class Engine(Protocol):
     name: str
     tokenizer: Any  # a transformers tokenizer: prompts are rendered with its chat template
 
+    def check(self, requests: Sequence[GenerationRequest], sampling: SamplingConfig) -> None:
+        """Refuse work that cannot run (a prompt too long for the context) with one line;
+        nothing is loaded or generated. `prepare` checks too."""
+
     def prepare(self, requests: Sequence[GenerationRequest], sampling: SamplingConfig) -> None:
         """Get ready for this work before `generate` (vllm sizes its memory and loads here);
         `generate` prepares by itself when it was not called."""

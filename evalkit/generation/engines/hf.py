@@ -138,14 +138,24 @@ class HFEngine:
         fits = int(available_memory(self.device) * MEMORY_SHARE) // per_row
         return max(1, min(MAX_AUTO_BATCH, fits, len(prompts)))
 
-    def prepare(self, requests: Sequence[GenerationRequest], sampling: SamplingConfig) -> None:
-        """Tokenize the prompts, refuse any too long for the context, choose the batch size."""
+    def check(self, requests: Sequence[GenerationRequest], sampling: SamplingConfig) -> None:
+        """Refuse prompts too long for the context (see `check_prompt_lengths`)."""
+        self._checked(requests, sampling)
+
+    def _checked(self, requests: Sequence[GenerationRequest],
+                 sampling: SamplingConfig) -> tuple[list[int], ...]:
+        """The requests' prompt token ids, once each prompt is known to fit the context."""
         prompts = dict.fromkeys(r.prompt for r in requests)  # samples of a problem share one
         ids = {p: self.tokenizer(p.text, add_special_tokens=p.add_special_tokens).input_ids
                for p in prompts}
         encoded = tuple(ids[r.prompt] for r in requests)
         check_prompt_lengths(requests, [len(e) for e in encoded], sampling.max_tokens,
                              self.context, self.name, self.cap_at_context)
+        return encoded
+
+    def prepare(self, requests: Sequence[GenerationRequest], sampling: SamplingConfig) -> None:
+        """Tokenize the prompts, refuse any too long for the context, choose the batch size."""
+        encoded = self._checked(requests, sampling)
         size = self.choose_batch_size(encoded, sampling.max_tokens) if encoded else 1
         self.prepared = _Prepared(tuple(requests), sampling, encoded, size)
 

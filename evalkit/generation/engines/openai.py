@@ -162,6 +162,9 @@ class OpenAIEngine:
             "batching": "one request per sample (n=1, per-sample seed); server batches",
         }
 
+    def check(self, requests: Sequence[GenerationRequest], sampling: SamplingConfig) -> None:
+        """Nothing to check here: only the server knows its context (it refuses with a 400)."""
+
     def prepare(self, requests: Sequence[GenerationRequest], sampling: SamplingConfig) -> None:
         """Nothing to size: the server owns the model and its memory."""
 

@@ -167,6 +167,19 @@ class VLLMEngine:
             })
         return info
 
+    def check(self, requests: Sequence[GenerationRequest], sampling: SamplingConfig) -> None:
+        """Refuse prompts too long for the context (see `check_prompt_lengths`); loads nothing."""
+        encoded = self._encode(requests)
+        self._check([len(encoded[r.prompt]) for r in requests], requests, sampling)
+
+    def _check(self, lengths: list[int], requests: Sequence[GenerationRequest],
+               sampling: SamplingConfig) -> int | None:
+        """The context, once every prompt is known to fit it."""
+        context = self.options.max_model_len or model_context(self.config)
+        check_prompt_lengths(requests, lengths, sampling.max_tokens, context, self.name,
+                             self.options.cap_at_context)
+        return context
+
     def prepare(self, requests: Sequence[GenerationRequest], sampling: SamplingConfig) -> None:
         """Start vLLM sized for this work, unless it already runs with room for it."""
         self._prepare(requests, self._encode(requests), sampling)
@@ -178,10 +191,9 @@ class VLLMEngine:
         sampling: SamplingConfig,
     ) -> None:
         lengths = [len(encoded[r.prompt]) for r in requests]
-        context = self.options.max_model_len or model_context(self.config)
-        cap = self.options.cap_at_context
-        check_prompt_lengths(requests, lengths, sampling.max_tokens, context, self.name, cap)
-        work = Workload.from_prompts(lengths, sampling.max_tokens, context if cap else None)
+        context = self._check(lengths, requests, sampling)
+        cap = context if self.options.cap_at_context else None
+        work = Workload.from_prompts(lengths, sampling.max_tokens, cap)
         if self.llm is not None and work == self.work:
             return
         plan = self._plan(work)
