@@ -12,11 +12,11 @@ Normalisation of one answer (gold or extracted), in order:
 
 A pair is prepared with the gold in view (:func:`answer_forms`): a name the gold subscripts
 is read as subscripted where the answer runs it together (``ωd`` for ``\\omega_{d}``), a
-named answer list
-(``a = -2, b = -2``) is read as its values when the gold names nothing, and a unit tail after
-the answer's number is dropped when the gold is a number.
+named answer list (``a = -2, b = -2``) is read as its values when the gold names nothing, and
+a unit tail after the answer's number is dropped when the gold is a number.
 
 Parsing is math-verify's ``parse`` of ``$text$`` (then of the bare text if that finds nothing),
+its LaTeX parser predicting in two stages (:mod:`~evalkit.grading.two_stage`),
 with its unit removal switched off: it reads any answer that ends in ``}`` after a
 ``\\text{...}`` or ``\\mathrm{...}`` as a unit and cuts it there (``\\frac{\\mathrm{e}}{2}`` ->
 ``\\frac{``). math-verify's own SIGALRM timeouts are off too: the caller bounds each judgement
@@ -41,7 +41,10 @@ from math_verify import (
 from evalkit.grading.latexify import latexify
 from evalkit.grading.normalise import canonical_number, unwrap_math, upright_constants
 from evalkit.grading.notation import gold_subscripts, list_values, unify_notation
+from evalkit.grading.two_stage import install as install_two_stage_parsing
 from evalkit.grading.units import drop_unit_tail, strip_units
+
+install_two_stage_parsing()  # SLL then LL: the same parses, about a fifth less grading time
 
 CACHE_SIZE = 8192  # normalised texts, parses and verdicts kept per process
 _PERCENT = re.compile(r"\s*\\?%$")
