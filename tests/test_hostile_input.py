@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import SHARED_DATA
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -41,7 +42,7 @@ RUN_OPTIONS = [
     "--max-model-len", "--gpu-memory-utilization", "--data-parallel", "--grader-workers",
     "--grader-timeout", "--budgets", "--request-timeout", "--retry-budget", "--max-retries",
     "--kv-cache-gb", "--max-num-seqs", "--prompt", "--engine", "--dtype", "--preset",
-    "--profile", "--chat-template", "--extraction", "--tasks", "--stop",
+    "--profile", "--chat-template", "--extraction", "--context-limit", "--tasks", "--stop",
 ]
 FUZZ = settings(max_examples=40, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,
@@ -207,6 +208,50 @@ def test_hostile_import_files_are_one_line_and_leave_nothing(tmp_path_factory, s
     result = _invoke(["import", path, "--format", fmt, "--task", "gsm8k", "--output-dir", out])
     if result.exit_code == 2:  # a failed import leaves no samples behind
         assert not list(out.glob("samples/*"))
+
+
+WRONG_TYPES = [[True], True, 1.5, "text", None, {}, [], {"0": [1]}, [[None]]]
+
+
+@pytest.mark.parametrize("source", [
+    "lm_eval_gsm8k_samples.jsonl:lm-eval", "openai_batch_gsm8k_output.jsonl:openai-batch",
+    "skythought_dev/gemma-2-27b-it__aime24.jsonl:qwen25-math", "plain.jsonl:jsonl",
+])
+def test_every_field_of_the_wrong_type_is_read_or_refused_in_one_line(tmp_path, source):
+    """Each top-level field of an import file's first row, and each field one level down,
+    set to each value in WRONG_TYPES: the adapter reads the file or refuses it with an
+    EvalkitError, never another exception (``arguments: [true]`` once raised TypeError)."""
+    from evalkit.errors import EvalkitError
+    from evalkit.importers import ReadOptions
+    from evalkit.importers.formats import get_adapter
+
+    name, fmt = source.split(":")
+    if fmt == "jsonl":
+        lines = [json.dumps({"question": f"What is {i} + 1?", "response": f"It is {i + 1}."})
+                 for i in range(3)]
+    elif fmt == "qwen25-math":
+        graded = SHARED_DATA / "graded" / name
+        if not graded.is_file():
+            pytest.skip(f"{graded} is absent (../shared/data)")
+        lines = graded.read_text(encoding="utf-8").splitlines()[:3]
+    else:
+        lines = (IMPORTS / name).read_text(encoding="utf-8").splitlines()[:3]
+    first = json.loads(lines[0])
+    paths = [(key,) for key in first] + [(key, sub) for key, value in first.items()
+                                          if isinstance(value, dict) for sub in value]
+    for path in paths:
+        for value in WRONG_TYPES:
+            row = json.loads(lines[0])
+            target = row
+            for key in path[:-1]:
+                target = target[key]
+            target[path[-1]] = value
+            file = tmp_path / f"{len(list(tmp_path.iterdir()))}.jsonl"
+            file.write_text("\n".join([json.dumps(row), *lines[1:]]) + "\n", encoding="utf-8")
+            try:
+                list(get_adapter(fmt, ReadOptions()).rows(file))
+            except EvalkitError:
+                pass
 
 
 @pytest.fixture(scope="module")

@@ -96,6 +96,8 @@ def _generation_settings(row: dict[str, Any], chosen: str) -> dict[str, Any]:
     args = optional(row, "arguments.gen_args_0") or optional(row, "arguments.0") or {}
     if isinstance(args, dict):
         args = [args.get("arg_0"), args.get("arg_1")]
+    elif not isinstance(args, list | tuple):
+        args = []  # not what the harness writes: nothing stated
     prompt, kwargs = (list(args) + [None, None])[:2]
     if isinstance(prompt, str):
         settings["first_prompt"] = prompt
@@ -115,7 +117,8 @@ def _generation_settings(row: dict[str, Any], chosen: str) -> dict[str, Any]:
 def _verdict(row: dict[str, Any]) -> bool | None:
     """The first metric's value as a verdict, when it is 0 or 1."""
     metrics = row.get("metrics")
-    value = row.get(metrics[0]) if isinstance(metrics, list) and metrics else None
+    named = metrics[0] if isinstance(metrics, list) and metrics else None
+    value = row.get(named) if isinstance(named, str) else None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value not in (0, 1):
         return None
     return bool(value)
