@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import shutil
 import time
 from pathlib import Path
@@ -44,7 +45,8 @@ RUN_OPTIONS = [
     "--kv-cache-gb", "--max-num-seqs", "--prompt", "--engine", "--dtype", "--preset",
     "--profile", "--chat-template", "--extraction", "--context-limit", "--tasks", "--stop",
 ]
-FUZZ = settings(max_examples=40, deadline=None,
+# Cases per property: 40 in the suite; EVALKIT_FUZZ_EXAMPLES=400 for a longer hunt.
+FUZZ = settings(max_examples=int(os.environ.get("EVALKIT_FUZZ_EXAMPLES", "40")), deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,
                                        HealthCheck.too_slow])
 
