@@ -28,20 +28,11 @@ from pathlib import Path
 from typing import Any
 
 from evalkit.errors import EvalkitError
+from evalkit.training.recipe_yaml import find_recipe
 
 PIPELINES = ("distill", "lightr", "lightr-sft", "grpo")
 TRAINING_DATA_FILE = "training_data.json"
-RECIPES_DIR = Path(__file__).resolve().parent / "recipes"
 _HUB_IDS = {"gsm8k": "openai/gsm8k"}  # bundled task -> the Hub dataset it is a copy of
-
-
-def recipe_file(recipe: str | Path) -> Path:
-    """A recipe file: a path, or the name of a bundled recipe (training/recipes/NAME.yaml)."""
-    for candidate in (Path(recipe), RECIPES_DIR / f"{recipe}.yaml"):
-        if candidate.is_file():
-            return candidate
-    raise EvalkitError(f"training recipe {recipe} not found: give a YAML file or a bundled name "
-                       f"({', '.join(p.stem for p in sorted(RECIPES_DIR.glob('*.yaml')))})")
 
 
 def _check(pipeline: str) -> None:
@@ -51,7 +42,7 @@ def _check(pipeline: str) -> None:
 
 def _load(pipeline: str, recipe: str | Path, overrides: Sequence[str]) -> Any:
     _check(pipeline)
-    path = recipe_file(recipe)
+    path = find_recipe(recipe)
     if pipeline == "distill":
         from evalkit.training.distill.recipe import load_recipe
 
@@ -89,7 +80,7 @@ def train_checkpoint(pipeline: str, recipe: str | Path, overrides: Sequence[str]
         loaded = _load(pipeline, recipe, overrides)
         run = {"lightr": _lightr, "lightr-sft": _lightr_sft, "grpo": _grpo}[pipeline]
         checkpoint, counts = run(loaded, work_dir, echo)
-    record = {"pipeline": pipeline, "recipe": str(recipe_file(recipe)),
+    record = {"pipeline": pipeline, "recipe": str(find_recipe(recipe)),
               "overrides": list(overrides), "datasets": datasets_used(pipeline, loaded),
               "counts": counts}
     (checkpoint / TRAINING_DATA_FILE).write_text(json.dumps(record, indent=1, default=str))

@@ -18,6 +18,18 @@ import yaml
 
 from evalkit.errors import EvalkitError
 
+RECIPES_DIR = Path(__file__).resolve().parent / "recipes"
+
+
+def find_recipe(name: str | Path, family: str = "") -> Path:
+    """A recipe file: a path, or the name of a bundled recipe (training/recipes/NAME.yaml). Not
+    found: an error listing the bundled recipes whose names start with `family`."""
+    for candidate in (Path(name), RECIPES_DIR / f"{name}.yaml"):
+        if candidate.is_file():
+            return candidate
+    bundled = ", ".join(p.stem for p in sorted(RECIPES_DIR.glob(f"{family}*.yaml")))
+    raise EvalkitError(f"recipe {name} not found: give a YAML file or a bundled name ({bundled})")
+
 
 def load_sections(path: Path, overrides: Iterable[str], cls: type, sections: dict[str, type]
                   ) -> Any:

@@ -20,8 +20,8 @@ from evalkit.errors import EvalkitError
 from evalkit.generation.engines import EngineOptions
 from evalkit.training.decontaminate import DecontaminationSettings
 from evalkit.training.published import DatasetSource
+from evalkit.training.recipe_yaml import find_recipe
 
-RECIPES_DIR = Path(__file__).resolve().parent.parent / "recipes"
 BOXED_INSTRUCTION = "Please reason step by step, and put your final answer within \\boxed{}."
 
 
@@ -156,23 +156,9 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def recipe_path(name: str | Path) -> Path:
-    """A recipe file: a path, or the name of a bundled recipe ("reasonlite")."""
-    path = Path(name)
-    if path.is_file():
-        return path
-    bundled = RECIPES_DIR / f"{name}.yaml"
-    if bundled.is_file():
-        return bundled
-    raise EvalkitError(
-        f"recipe {name} not found: give a YAML file or a bundled name "
-        f"({', '.join(p.stem for p in sorted(RECIPES_DIR.glob('reasonlite*.yaml')))})"
-    )
-
-
 def load_recipe(name: str | Path, overrides: Iterable[str] = ()) -> Recipe:
     """Read a recipe file and apply `section.key=value` overrides."""
-    path = recipe_path(name)
+    path = find_recipe(name, "reasonlite")
     try:
         data = yaml.safe_load(path.read_text())
     except yaml.YAMLError as err:

@@ -16,9 +16,8 @@ from typing import Any
 from evalkit.errors import EvalkitError
 from evalkit.training.decontaminate import DecontaminationSettings
 from evalkit.training.lightr.recipe import LoraSettings
-from evalkit.training.recipe_yaml import load_sections
+from evalkit.training.recipe_yaml import find_recipe, load_sections
 
-RECIPES_DIR = Path(__file__).resolve().parent.parent / "recipes"
 _SET_BY_PIPELINE = ("output_dir", "reward_weights")
 
 
@@ -59,15 +58,6 @@ _SECTIONS = {"reward": RewardSettings, "lora": LoraSettings,
              "decontamination": DecontaminationSettings}
 
 
-def recipe_path(name: str | Path) -> Path:
-    """A recipe file, or the name of a bundled one (grpo, grpo-tiny)."""
-    for candidate in (Path(name), RECIPES_DIR / f"{name}.yaml"):
-        if candidate.is_file():
-            return candidate
-    raise EvalkitError(f"recipe {name} not found: give a YAML file or a bundled name "
-                       f"({', '.join(p.stem for p in sorted(RECIPES_DIR.glob('grpo*.yaml')))})")
-
-
 def load_grpo_recipe(name: str | Path = "grpo", overrides: Iterable[str] = ()) -> GrpoRecipe:
     """Read a GRPO recipe (a file or a bundled name) with `section.key=value` overrides."""
-    return load_sections(recipe_path(name), overrides, GrpoRecipe, _SECTIONS)
+    return load_sections(find_recipe(name, "grpo"), overrides, GrpoRecipe, _SECTIONS)
