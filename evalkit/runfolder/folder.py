@@ -275,11 +275,9 @@ def _make_folder(folder: Path) -> None:
     check_output_dir(folder)
     try:
         folder.mkdir(parents=True, exist_ok=True)
-    except (FileExistsError, NotADirectoryError):
-        blocker = next((p for p in [folder, *folder.parents] if p.exists() and not p.is_dir()),
-                       folder)
-        raise EvalkitError(
-            f"cannot create {folder}: {blocker} is a file; choose another --output-dir") from None
+    except (FileExistsError, NotADirectoryError) as err:
+        check_output_dir(folder)  # a file put in the way since the check above: named
+        raise write_error(err, folder) from None
     except OSError as err:
         raise write_error(err, folder) from None
 
