@@ -64,6 +64,11 @@ def store_key(plan: RunPlan, ref: ModelRef, task_plan: TaskPlan,
     return key
 
 
+def _missing(problems: list[Problem], n: int, store: SampleStore) -> list[tuple[Problem, int]]:
+    """The samples (``n`` per problem) that ``store`` does not hold."""
+    return [(p, i) for p in problems for i in range(n) if (p.id, i) not in store]
+
+
 def key_digest(key: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
 
@@ -86,6 +91,7 @@ class Runner:
         self.generated = 0
         self.previous: Results | None = None  # the folder's results before this run
         self.grader: Grader | None = None
+        self.context_checked = False  # every task's prompts checked against the context
         self._note: StatusCallback = self._print_note  # the generating bar's, while it runs
 
     def run(self) -> Results:
@@ -102,7 +108,6 @@ class Runner:
                         timeout_s=plan.settings.grader_timeout, cache=cache.entries,
                         config=plan.grader_config) as grader:
                 self.grader = grader
-                self._check_context(folder, ref, server)
                 for task_plan in plan.tasks:
                     earlier = previous.tasks.get(task_plan.task.name) if previous else None
                     blocks[task_plan.task.name] = self._run_task(folder, task_plan, ref, server,
@@ -180,36 +185,32 @@ class Runner:
             return build_manifest(self.engine_info, settings.data_parallel, settings.batch_size)
         return previous.manifest if previous is not None else None
 
-    def _check_context(self, folder: RunFolder, ref: ModelRef,
-                       server: dict[str, Any] | None) -> None:
-        """Refuse the run before any task generates when a prompt of any task leaves too
-        little of the model's context (local engines; each engine checks its own work again,
-        and data-parallel workers check their share)."""
-        if self.plan.engine in SERVER_ENGINES or self.plan.settings.data_parallel > 1:
+    def _check_later_tasks(self, folder: RunFolder, ref: ModelRef,
+                           server: dict[str, Any] | None, first: TaskPlan) -> None:
+        """Before the run's first generation (of task ``first``, which its engine checks as it
+        prepares), refuse the run when a prompt of a later task leaves too little of the
+        model's context (local engines; data-parallel workers check their own share)."""
+        self.context_checked = True
+        settings, tasks = self.plan.settings, self.plan.tasks
+        if self.plan.engine in SERVER_ENGINES or settings.data_parallel > 1:
             return
-        pending = [(tp, missing) for tp in self.plan.tasks
-                   if (missing := self._missing(folder, tp, ref, server))]
-        if len(pending) < 2:
-            return  # one task to generate: its engine checks it before generating
-        engine = self._engine()
-        for task_plan, missing in pending:
+        for task_plan in tasks[tasks.index(first) + 1:]:
+            stored = SampleStore(folder.inside(folder.samples_file(
+                self._stem(task_plan, ref, server)[1])))  # read only: nothing repaired
+            missing = _missing(task_plan.task.load(limit=settings.limit), settings.n, stored)
+            if not missing:
+                continue
+            engine = self._engine()
             try:
                 engine.check(self._requests(engine, missing), task_plan.sampling)
             except EvalkitError as err:
                 raise EvalkitError(f"{task_plan.task.name}: {err}") from None
 
-    def _missing(self, folder: RunFolder, task_plan: TaskPlan, ref: ModelRef,
-                 server: dict[str, Any] | None) -> list[tuple[Problem, int]]:
-        """The task's samples not stored yet, read without repairing the store (a store with a
-        line per sample is taken as complete without parsing it)."""
-        n = self.plan.settings.n
-        problems = task_plan.task.load(limit=self.plan.settings.limit)
-        stem = f"{task_plan.task.name}-{key_digest(store_key(self.plan, ref, task_plan, server))}"
-        path = folder.inside(folder.samples_file(stem))
-        if path.is_file() and path.read_bytes().count(b"\n") >= len(problems) * n:
-            return []
-        store = SampleStore(path)
-        return [(p, i) for p in problems for i in range(n) if (p.id, i) not in store]
+    def _stem(self, task_plan: TaskPlan, ref: ModelRef, server: dict[str, Any] | None
+              ) -> tuple[dict[str, Any], str]:
+        """The task's store key and the stem of its store and grades files."""
+        key = store_key(self.plan, ref, task_plan, server)
+        return key, f"{task_plan.task.name}-{key_digest(key)}"
 
     def _requests(self, engine: Engine, missing: list[tuple[Problem, int]]
                   ) -> list[GenerationRequest]:
@@ -229,13 +230,14 @@ class Runner:
         plan, task = self.plan, task_plan.task
         n = plan.settings.n
         problems = task.load(limit=plan.settings.limit)
-        key = store_key(plan, ref, task_plan, server)
-        stem = f"{task.name}-{key_digest(key)}"
+        key, stem = self._stem(task_plan, ref, server)
         samples_file, grades_file = folder.samples_file(stem), folder.grades_file(stem)
         store = folder.sample_store(samples_file)
         self._say(store.repairs)
         folder.write_store_key(samples_file, key)
-        missing = [(p, i) for p in problems for i in range(n) if (p.id, i) not in store]
+        missing = _missing(problems, n, store)
+        if missing and not self.context_checked:
+            self._check_later_tasks(folder, ref, server, task_plan)
         self.console.print(
             f"[bold]{task.name}[/]: {len(problems)} problems x {n} samples, "
             f"{len(problems) * n - len(missing)} stored, {len(missing)} to generate")
