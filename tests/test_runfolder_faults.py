@@ -172,6 +172,25 @@ def test_regrade_and_import_survive_kill_9_at_random_moments(finished_run, tmp_p
     print(f"regrade and import: {kills} of 12 attempts killed by SIGKILL, 0 samples lost")
 
 
+def test_a_damaged_store_of_a_later_task_is_repaired_when_an_earlier_task_generates(
+    tiny_model, tmp_path
+):
+    from evalkit.runfolder.store import rejected_path
+
+    out = tmp_path / "run"
+    base = ["run", "--model", tiny_model, "--tasks", "gsm8k,aime24", "--limit", "2",
+            "--max-tokens", "4", "--output-dir", out]
+    assert _cli(*base).exit_code == 0
+    first, later = (next((out / "samples").glob(f"{name}-*.jsonl")) for name in ("gsm8k",
+                                                                                "aime24"))
+    first.unlink()  # the earlier task generates again
+    lines = later.read_bytes().splitlines(keepends=True)
+    later.write_bytes(lines[0] + b"{not json\n" + b"".join(lines[1:]))
+    again = _cli(*base)
+    assert again.exit_code == 0, again.output
+    assert rejected_path(later).is_file() and len(later.read_bytes().splitlines()) == 2
+
+
 # -- damaged grade caches and results -------------------------------------------------------------
 
 @pytest.mark.parametrize("damage", ["truncate", "edit", "foreign"])

@@ -195,8 +195,11 @@ class Runner:
         if self.plan.engine in SERVER_ENGINES or settings.data_parallel > 1:
             return
         for task_plan in tasks[tasks.index(first) + 1:]:
-            stored = SampleStore(folder.inside(folder.samples_file(
-                self._stem(task_plan, ref, server)[1])))  # read only: nothing repaired
+            path = folder.inside(folder.samples_file(self._stem(task_plan, ref, server)[1]))
+            try:
+                stored = SampleStore(path)  # read only: a damaged store is repaired at its task
+            except EvalkitError:
+                continue  # its engine checks its prompts there, before generating
             missing = _missing(task_plan.task.load(limit=settings.limit), settings.n, stored)
             if not missing:
                 continue
